@@ -1,0 +1,374 @@
+/* esp32sim run / repl: a MicroPython script on the simulated board.
+ *
+ * The board (flash image, clock, RTC memory) lives in C for the whole run;
+ * each boot gets a fresh embedded interpreter with the board's modules, as a
+ * real board starts a fresh MicroPython after every reset. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "binding.h"
+#include "cli_util.h"
+#include "commands.h"
+
+PyMODINIT_FUNC PyInit__esp32sim(void);
+
+#define DEFAULT_FLASH_DIR ".esp32sim"
+#define DEFAULT_FLASH_FILE ".esp32sim/flash.bin"
+
+static const char run_usage[] =
+    "usage: esp32sim run [--flash IMAGE] [--layout default|ota|FILE.csv] [--size SIZE]\n"
+    "                    [--main] [--max-boots N] SCRIPT.py [ARG ...]\n"
+    "\n"
+    "Run a MicroPython script on the simulated ESP32, like `mpremote run` on a board.\n"
+    "The flash image persists between runs; machine.reset() reboots the board with a\n"
+    "fresh interpreter. The run ends when a boot finishes without a reset.\n"
+    "\n"
+    "  --flash IMAGE   flash image file (default: $ESP32SIM_FLASH, else .esp32sim/flash.bin);\n"
+    "                  created 0xFF-filled with the layout's partition table when missing\n"
+    "  --layout L      partition layout of a new image: default (MicroPython ESP32_GENERIC),\n"
+    "                  ota (ESP32_GENERIC-OTA) or a gen_esp32part.py CSV file\n"
+    "  --size SIZE     flash size of a new image: 2MB, 4MB (default), 8MB or 16MB\n"
+    "  --main          run SCRIPT on every boot, not only the first\n"
+    "  --max-boots N   stop after N boots (default 100)\n"
+    "\n"
+    "Exit status: 0 when the script ends normally, 1 on an uncaught exception or a\n"
+    "board that does not boot, the script's own status for sys.exit(N).\n";
+
+static const char repl_usage[] =
+    "usage: esp32sim repl [--flash IMAGE] [--layout L] [--size SIZE]\n"
+    "\n"
+    "An interactive prompt on the simulated board: esp32, machine, micropython and\n"
+    "esp32sim are importable. Options as for `esp32sim run`.\n";
+
+typedef struct {
+    const char *flash;
+    const char *layout;
+    const char *size;
+    const char *max_boots;
+    bool every_boot;
+    int script_index;           /* first argument that is the script (run), or argc */
+} run_options;
+
+/* ---- options ---- */
+
+static int take_value(const char *cmd, int argc, char **argv, int *i, const char **out)
+{
+    if (*i + 1 >= argc)
+        return cli_usage_error(cmd, "option '%s' needs a value", argv[*i]);
+    *out = argv[++*i];
+    return CLI_OK;
+}
+
+static int parse_run_options(const char *cmd, int argc, char **argv, run_options *o, bool wants_script)
+{
+    memset(o, 0, sizeof *o);
+    int i;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int rc = CLI_OK;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return -1;
+        if (strcmp(a, "--flash") == 0)
+            rc = take_value(cmd, argc, argv, &i, &o->flash);
+        else if (strcmp(a, "--layout") == 0)
+            rc = take_value(cmd, argc, argv, &i, &o->layout);
+        else if (strcmp(a, "--size") == 0)
+            rc = take_value(cmd, argc, argv, &i, &o->size);
+        else if (wants_script && strcmp(a, "--max-boots") == 0)
+            rc = take_value(cmd, argc, argv, &i, &o->max_boots);
+        else if (wants_script && strcmp(a, "--main") == 0)
+            o->every_boot = true;
+        else if (a[0] == '-' && a[1] != '\0')
+            return cli_usage_error(cmd, "unknown option '%s'", a);
+        else if (wants_script)
+            break;
+        else
+            return cli_usage_error(cmd, "unexpected argument '%s'", a);
+        if (rc != CLI_OK)
+            return rc;
+    }
+    o->script_index = i;
+    if (wants_script && i >= argc)
+        return cli_usage_error(cmd, "no script given");
+    return CLI_OK;
+}
+
+/* ---- the board ---- */
+
+static const char *default_flash_path(void)
+{
+    const char *env = getenv("ESP32SIM_FLASH");
+    if (env != NULL && env[0] != '\0')
+        return env;
+    if (mkdir(DEFAULT_FLASH_DIR, 0777) != 0 && errno != EEXIST)
+        return NULL;
+    return DEFAULT_FLASH_FILE;
+}
+
+static int open_board(const char *cmd, const run_options *o, esim_device **dev)
+{
+    esim_device_config cfg = {0};
+    uint64_t size = 0;
+    if (o->size != NULL && !cli_parse_size(o->size, &size))
+        return cli_usage_error(cmd, "bad flash size '%s' (2MB, 4MB, 8MB or 16MB)", o->size);
+    cfg.flash_path = o->flash ? o->flash : default_flash_path();
+    if (cfg.flash_path == NULL)
+        return cli_fail(cmd, "%s: cannot create the folder: %s", DEFAULT_FLASH_DIR, cli_errno_text(errno));
+    cfg.flash_size = (size_t)size;
+    cfg.layout = o->layout;
+    esim_ptable_error why = {-1, ""};
+    esp_err_t err = esim_device_open(&cfg, dev, &why);
+    if (err)
+        return cli_fail(cmd, "%s", why.message[0] ? why.message : esim_err_name(err));
+    return CLI_OK;
+}
+
+/* ---- the interpreter ---- */
+
+static int start_interpreter(int argc, char **argv, esim_device *dev)
+{
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    config.parse_argv = 0;
+    config.safe_path = 1;
+    PyStatus status = PyConfig_SetBytesArgv(&config, argc, argv);
+    if (!PyStatus_Exception(status))
+        status = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(status)) {
+        fprintf(stderr, "esp32sim: cannot start the interpreter: %s\n", status.err_msg ? status.err_msg : "?");
+        return -1;
+    }
+    PyObject *ext = PyImport_ImportModule("_esp32sim");
+    if (ext == NULL || esim_py_install_time(1) < 0) {
+        Py_XDECREF(ext);
+        PyErr_Print();
+        return -1;
+    }
+    Py_DECREF(ext);
+    esim_py_set_board(dev);
+    return 0;
+}
+
+static void stop_interpreter(void)
+{
+    esim_py_set_board(NULL);
+    Py_FinalizeEx();
+}
+
+/* "name: message" as MicroPython prints an exception (empty message kept). */
+static void print_exception_line(PyObject *exc)
+{
+    PyObject *name = PyType_GetName(Py_TYPE(exc));
+    PyObject *text = PyObject_Str(exc);
+    if (name != NULL && text != NULL)
+        fprintf(stderr, "%s: %s\n", PyUnicode_AsUTF8(name), PyUnicode_AsUTF8(text));
+    PyErr_Clear();
+    Py_XDECREF(name);
+    Py_XDECREF(text);
+}
+
+/* MicroPython's traceback: one line per frame, no source lines. */
+static void print_traceback(PyObject *exc)
+{
+    fprintf(stderr, "Traceback (most recent call last):\n");
+    for (PyObject *tb = PyException_GetTraceback(exc); tb != NULL && tb != Py_None;) {
+        PyTracebackObject *t = (PyTracebackObject *)tb;
+        PyCodeObject *code = PyFrame_GetCode(t->tb_frame);
+        fprintf(stderr, "  File \"%s\", line %d, in %s\n", PyUnicode_AsUTF8(code->co_filename), t->tb_lineno,
+                PyUnicode_AsUTF8(code->co_name));
+        Py_DECREF(code);
+        PyObject *next = (PyObject *)t->tb_next;
+        Py_XINCREF(next);
+        Py_DECREF(tb);
+        tb = next;
+    }
+    print_exception_line(exc);
+}
+
+typedef enum { BOOT_DONE, BOOT_RESET, BOOT_POWER_LOSS, BOOT_FAILED, BOOT_EXIT } boot_outcome;
+
+static boot_outcome exit_status_of(PyObject *exc, int *status)
+{
+    PyObject *code = PyObject_GetAttrString(exc, "code");
+    *status = 0;
+    if (code != NULL && PyLong_Check(code))
+        *status = (int)PyLong_AsLong(code);
+    else if (code != NULL && code != Py_None)
+        *status = 1;
+    Py_XDECREF(code);
+    PyErr_Clear();
+    return BOOT_EXIT;
+}
+
+/* What an uncaught exception means for the board. */
+static boot_outcome classify(PyObject *exc, int *status)
+{
+    if (PyErr_GivenExceptionMatches(exc, esim_py_Reset))
+        return BOOT_RESET;
+    if (PyErr_GivenExceptionMatches(exc, esim_py_Panic)) {
+        print_exception_line(exc);
+        fprintf(stderr, "Rebooting...\n");
+        return BOOT_RESET;
+    }
+    if (PyErr_GivenExceptionMatches(exc, esim_py_PowerLoss)) {
+        fprintf(stderr, "esp32sim: the board lost power (power cut); powering it on again\n");
+        return BOOT_POWER_LOSS;
+    }
+    if (PyErr_GivenExceptionMatches(exc, PyExc_SystemExit))
+        return exit_status_of(exc, status);
+    print_traceback(exc);
+    *status = 1;
+    return BOOT_FAILED;
+}
+
+/* The script's folder goes first on sys.path, as `micropython SCRIPT` does. */
+static int add_script_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    PyObject *dir = slash ? PyUnicode_DecodeFSDefaultAndSize(path, slash - path) : PyUnicode_FromString("");
+    PyObject *sys_path = PySys_GetObject("path");
+    int rc = (dir != NULL && sys_path != NULL) ? PyList_Insert(sys_path, 0, dir) : -1;
+    Py_XDECREF(dir);
+    return rc;
+}
+
+static PyObject *run_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return PyErr_Format(PyExc_OSError, "%s: %s", path, strerror(errno));
+    PyObject *main_dict = PyModule_GetDict(PyImport_AddModule("__main__"));
+    PyObject *file = PyUnicode_DecodeFSDefault(path);
+    if (file == NULL || PyDict_SetItemString(main_dict, "__file__", file) < 0 || add_script_dir(path) < 0) {
+        Py_XDECREF(file);
+        fclose(f);
+        return NULL;
+    }
+    Py_DECREF(file);
+    return PyRun_FileExFlags(f, path, Py_file_input, main_dict, main_dict, 1, NULL);
+}
+
+static boot_outcome run_script_once(const char *path, int *status)
+{
+    PyObject *result = run_file(path);
+    if (result != NULL) {
+        Py_DECREF(result);
+        return BOOT_DONE;
+    }
+    PyObject *type, *exc, *tb;
+    PyErr_Fetch(&type, &exc, &tb);
+    PyErr_NormalizeException(&type, &exc, &tb);
+    if (tb != NULL)
+        PyException_SetTraceback(exc, tb);
+    boot_outcome outcome = classify(exc, status);
+    Py_XDECREF(type);
+    Py_XDECREF(exc);
+    Py_XDECREF(tb);
+    return outcome;
+}
+
+static int script_readable(const char *cmd, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return cli_fail(cmd, "%s: %s", path, cli_errno_text(errno));
+    fclose(f);
+    return CLI_OK;
+}
+
+static int boot_loop(esim_device *dev, const run_options *o, int argc, char **argv, long max_boots)
+{
+    const char *script = argv[o->script_index];
+    int status = 0;
+    for (long boot = 1; boot <= max_boots; boot++) {
+        if (boot > 1 && !o->every_boot)
+            break;   /* later boots run the board's own boot.py/main.py: none yet */
+        if (start_interpreter(argc - o->script_index, argv + o->script_index, dev) < 0)
+            return CLI_FAIL;
+        boot_outcome outcome = run_script_once(script, &status);
+        stop_interpreter();
+        if (outcome == BOOT_POWER_LOSS && esim_device_power_cycle(dev) == ESP_OK)
+            continue;
+        if (outcome != BOOT_RESET) {
+            if (outcome == BOOT_POWER_LOSS)
+                status = 1;
+            break;
+        }
+        if (esim_device_boot_error(dev) != NULL)
+            return cli_fail("run", "the board did not boot: %s", esim_device_boot_error(dev));
+    }
+    return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    run_options o;
+    int rc = parse_run_options("run", argc, argv, &o, true);
+    if (rc < 0)
+        return cli_print_help(run_usage);
+    if (rc != CLI_OK)
+        return rc;
+    long max_boots = 100;
+    if (o.max_boots != NULL) {
+        char *end;
+        max_boots = strtol(o.max_boots, &end, 10);
+        if (*end != '\0' || max_boots < 1)
+            return cli_usage_error("run", "--max-boots needs a whole number of at least 1");
+    }
+    if (script_readable("run", argv[o.script_index]) != CLI_OK)
+        return CLI_FAIL;
+    esim_device *dev = NULL;
+    if ((rc = open_board("run", &o, &dev)) != CLI_OK)
+        return rc;
+    PyImport_AppendInittab("_esp32sim", PyInit__esp32sim);
+    rc = boot_loop(dev, &o, argc, argv, max_boots);
+    esim_device_close(dev);
+    return rc;
+}
+
+/* ---- repl ---- */
+
+static const char repl_prelude[] =
+    "import sys, esp32sim\n"
+    "def _esp32sim_hook(t, v, tb, _default=sys.excepthook):\n"
+    "    if issubclass(t, (esp32sim.Reset, esp32sim.Panic)):\n"
+    "        if issubclass(t, esp32sim.Panic): print(v)\n"
+    "        print('esp32sim: the board was reset; the session starts afresh')\n"
+    "        g = sys.modules['__main__'].__dict__\n"
+    "        for k in [k for k in g if not k.startswith('__')]: del g[k]\n"
+    "    else:\n"
+    "        _default(t, v, tb)\n"
+    "sys.excepthook = _esp32sim_hook\n"
+    "del _esp32sim_hook\n";
+
+int cmd_repl(int argc, char **argv)
+{
+    run_options o;
+    int rc = parse_run_options("repl", argc, argv, &o, false);
+    if (rc < 0)
+        return cli_print_help(repl_usage);
+    if (rc != CLI_OK)
+        return rc;
+    esim_device *dev = NULL;
+    if ((rc = open_board("repl", &o, &dev)) != CLI_OK)
+        return rc;
+    PyImport_AppendInittab("_esp32sim", PyInit__esp32sim);
+    char *pargv[] = {"esp32sim", NULL};
+    if (start_interpreter(1, pargv, dev) < 0) {
+        esim_device_close(dev);
+        return CLI_FAIL;
+    }
+    const char *path = esim_flash_path(esim_device_flash(dev));
+    printf("esp32sim %s on a simulated ESP32 (flash: %s)\nType Ctrl-D to leave.\n", CLI_VERSION, path);
+    rc = PyRun_SimpleString(repl_prelude) == 0 && PyRun_InteractiveLoop(stdin, "<stdin>") == 0 ? CLI_OK : CLI_FAIL;
+    stop_interpreter();
+    esim_device_close(dev);
+    return rc;
+}

@@ -1,0 +1,12 @@
+/* esp32sim command: one function per subcommand group. Each takes the
+ * arguments after the group name (argv[0] is the group name) and returns the
+ * process exit status: 0 success, 1 failure, 2 usage error. */
+#ifndef ESP32SIM_CLI_COMMANDS_H
+#define ESP32SIM_CLI_COMMANDS_H
+
+int cmd_run(int argc, char **argv);     /* cmd_run.c:   esp32sim run [opts] SCRIPT.py */
+int cmd_repl(int argc, char **argv);    /* cmd_run.c:   esp32sim repl [opts] */
+int cmd_flash(int argc, char **argv);   /* cmd_flash.c: esp32sim flash new|info ... */
+int cmd_part(int argc, char **argv);    /* cmd_part.c:  esp32sim part table|mktable|read|write|erase ... */
+
+#endif

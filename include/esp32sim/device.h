@@ -1,0 +1,102 @@
+/* esp32sim — one simulated ESP32: flash, partition table, RTC memory, the
+ * virtual clock and the reset/boot state. All state lives in the device
+ * object, so a program can hold several boards at once. */
+#ifndef ESP32SIM_DEVICE_H
+#define ESP32SIM_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp32sim/err.h"
+#include "esp32sim/flash.h"
+#include "esp32sim/parttable.h"
+
+typedef struct esim_device esim_device;
+
+/* esp_reset_reason_t */
+typedef enum {
+    ESIM_RST_UNKNOWN = 0,
+    ESIM_RST_POWERON = 1,
+    ESIM_RST_EXT = 2,
+    ESIM_RST_SW = 3,
+    ESIM_RST_PANIC = 4,
+    ESIM_RST_INT_WDT = 5,
+    ESIM_RST_TASK_WDT = 6,
+    ESIM_RST_WDT = 7,
+    ESIM_RST_DEEPSLEEP = 8,
+    ESIM_RST_BROWNOUT = 9,
+    ESIM_RST_SDIO = 10,
+} esim_reset_reason;
+
+#define ESIM_DEFAULT_FLASH_SIZE (4u * 1024u * 1024u)
+
+/* Address map (what machine.mem8/16/32 and later the ULP see). */
+#define ESIM_RTC_SLOW_MEM_ADDR 0x50000000u
+#define ESIM_RTC_SLOW_MEM_SIZE 0x2000u          /* 8 KiB */
+#define ESIM_RTC_FAST_MEM_ADDR 0x3FF80000u      /* data-bus view */
+#define ESIM_RTC_FAST_MEM_SIZE 0x2000u          /* 8 KiB */
+
+typedef struct {
+    const char *flash_path;   /* image file; NULL keeps the flash in memory */
+    size_t flash_size;        /* 0: the existing file's size, or 4 MiB for a new image */
+    const char *layout;       /* "default", "ota" or a CSV file; NULL: the image's own
+                                 table, or "default" for a new image */
+    const char *layout_csv;   /* CSV text, used instead of `layout` when set */
+} esim_device_config;
+
+/* Open (or create) the board's flash and power it on.
+ * A new image gets the layout's table written at 0x8000. An existing image
+ * keeps its table; asking for a different layout is an error, never a silent
+ * rewrite. `why` (may be NULL) says what was wrong, naming the file.
+ * Errors: those of esim_flash_open_file, ESP_ERR_INVALID_ARG (bad layout or
+ * CSV), ESP_ERR_INVALID_STATE / ESP_ERR_INVALID_CRC (no valid table in the
+ * image, or a different one), ESP_ERR_NO_MEM. */
+esp_err_t esim_device_open(const esim_device_config *cfg, esim_device **out, esim_ptable_error *why);
+
+/* Sync the flash and free the board. NULL is accepted. */
+void esim_device_close(esim_device *dev);
+
+esim_flash *esim_device_flash(esim_device *dev);
+
+/* The partition table as loaded at the last boot. */
+const esim_ptable *esim_device_ptable(const esim_device *dev);
+
+/* Resets. A hard reset (machine.reset(), panic, watchdog) re-reads the
+ * partition table and restarts the clock; RTC memory is kept. A power cycle
+ * also clears RTC memory and restores power to the flash after a cut.
+ * A soft reset (Ctrl-D) only records that it happened. */
+esp_err_t esim_device_hard_reset(esim_device *dev, esim_reset_reason reason);
+esp_err_t esim_device_power_cycle(esim_device *dev);
+void esim_device_soft_reset(esim_device *dev);
+
+esim_reset_reason esim_device_reset_reason(const esim_device *dev);
+bool esim_device_soft_reset_since_boot(const esim_device *dev);
+uint32_t esim_device_boot_count(const esim_device *dev);   /* boots since open */
+
+/* Why the last boot failed (no valid partition table), or NULL when the
+ * board booted. A board that did not boot refuses partition access. */
+const char *esim_device_boot_error(const esim_device *dev);
+
+/* Virtual clock: microseconds since this boot, and since power-on (RTC). */
+uint64_t esim_device_time_us(const esim_device *dev);
+uint64_t esim_device_rtc_time_us(const esim_device *dev);
+void esim_device_advance_us(esim_device *dev, uint64_t us);
+
+/* CPU clock in Hz: 20, 40, 80, 160 or 240 MHz (default 160 MHz, as
+ * MicroPython's ESP32 port configures). Other values: ESP_ERR_INVALID_ARG. */
+uint32_t esim_device_cpu_freq(const esim_device *dev);
+esp_err_t esim_device_set_cpu_freq(esim_device *dev, uint32_t hz);
+
+/* The base MAC address (eFuse), derived from the flash image path so a board
+ * keeps its identity across runs. */
+void esim_device_mac(const esim_device *dev, uint8_t mac[6]);
+
+/* Address map. size is 1, 2 or 4; addr must be aligned to it.
+ * Unmapped address: ESP_ERR_NOT_FOUND (the binding turns it into the
+ * LoadProhibited/StoreProhibited panic a board shows). */
+esp_err_t esim_device_mem_read(esim_device *dev, uint32_t addr, unsigned size, uint32_t *value);
+esp_err_t esim_device_mem_write(esim_device *dev, uint32_t addr, unsigned size, uint32_t value);
+uint8_t *esim_device_rtc_slow_mem(esim_device *dev);
+
+#endif

@@ -1,0 +1,98 @@
+/* esp32sim — shared pieces of the CPython binding.
+ *
+ * The binding turns MicroPython's board modules (esp32, machine,
+ * micropython, the time additions) and the esp32sim control module into
+ * CPython modules, all acting on one "current board". Argument checks and
+ * error messages follow MicroPython (reference/micropython-esp32.md §0). */
+#ifndef ESP32SIM_PY_BINDING_H
+#define ESP32SIM_PY_BINDING_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+
+#include "esp32sim/device.h"
+
+/* The board the modules act on. On first use with no board chosen, a
+ * default board is created: 4 MiB flash in memory, the default layout.
+ * Returns NULL with an exception set on failure. */
+esim_device *esim_py_board(void);
+
+/* Make `dev` the current board (not owned; NULL clears). Used by the
+ * esp32sim control module and the esp32sim command. */
+void esim_py_set_board(esim_device *dev);
+
+/* The current board without creating the default one (NULL when none). */
+esim_device *esim_py_current_board_or_null(void);
+
+/* ---- exceptions ---- */
+
+/* MicroPython's check_esp_err: raise OSError(pcode, 'ESP_ERR_...'), or
+ * esp32sim.PowerLoss when the board's power has been cut.
+ * Always returns NULL. */
+PyObject *esim_py_raise_esp_err(esp_err_t err);
+
+/* mp_raise_OSError(n): OSError with the single argument n. Returns NULL. */
+PyObject *esim_py_raise_errno(int n);
+
+/* The OSError subclass whose str()/repr() print as MicroPython prints
+ * OSError (its __name__ is "OSError"; `except OSError` catches it). */
+extern PyObject *esim_py_OSError;
+
+/* BaseException subclasses that unwind the firmware: esp32sim.Reset is
+ * raised by machine.reset() after the board has been reset; esp32sim.Panic
+ * by a CPU exception (e.g. LoadProhibited) after the board has been reset
+ * with reason PANIC. */
+extern PyObject *esim_py_Reset;
+extern PyObject *esim_py_Panic;
+
+/* esp32sim.PowerLoss: raised when a flash operation finds the power cut
+ * (an armed power cut fired); the board stays unpowered until
+ * Device.power_cycle(). */
+extern PyObject *esim_py_PowerLoss;
+
+/* Create the exception types and add them to the control module
+ * (errors.c; called once per interpreter by the module set-up). */
+int esim_py_errors_init(PyObject *control_module);
+
+/* Raise esp32sim.Panic for a Guru Meditation `cause` such as
+ * "LoadProhibited", resetting the board first. Returns NULL. */
+PyObject *esim_py_panic(const char *cause);
+
+/* ---- MicroPython argument conversions ---- */
+
+/* mp_obj_get_int: int or bool; else TypeError "can't convert %s to int";
+ * out of machine-word range: OverflowError "overflow converting long int to
+ * machine word". Returns 0, or -1 with the exception set. */
+int esim_py_get_int(PyObject *obj, int32_t *out);
+
+/* mp_obj_get_int_truncated: like esim_py_get_int but big ints are
+ * truncated to 32 bits instead of raising. */
+int esim_py_get_int_truncated(PyObject *obj, uint32_t *out);
+
+/* mp_obj_str_get_str: str or bytes. Else TypeError "can't convert '%s'
+ * object to str implicitly". The pointer lives as long as obj. */
+const char *esim_py_get_str(PyObject *obj, Py_ssize_t *len);
+
+/* TypeError "function takes %d positional arguments but %d were given" and
+ * friends (mp_arg_check_num). Returns 0 or -1 with the exception set. */
+int esim_py_check_num(Py_ssize_t n_args, PyObject *kwargs, Py_ssize_t n_min, Py_ssize_t n_max, int takes_kw);
+
+/* ---- module constructors (one per file) ---- */
+PyObject *esim_py_make_esp32(void);        /* modesp32.c */
+PyObject *esim_py_make_machine(void);      /* modmachine.c */
+PyObject *esim_py_make_micropython(void);  /* modmicropython.c */
+PyObject *esim_py_make_control(void);      /* modesp32sim.c: the esp32sim module */
+
+/* Add sleep_ms, sleep_us, ticks_ms, ticks_us, ticks_cpu, ticks_add and
+ * ticks_diff to CPython's time module (modtime.c). With `board_mode` set
+ * (the esp32sim command), time.sleep and time.time also follow the board's
+ * virtual clock. Returns 0 or -1 with an exception set. */
+int esim_py_install_time(int board_mode);
+
+/* esp32.Partition (esp32_partition.c): create the type and add it to the
+ * esp32 module. Returns 0 or -1 with an exception set. */
+int esim_py_add_partition_type(PyObject *esp32_module);
+
+#endif

@@ -1,0 +1,31 @@
+/* esp32sim binding — the current board the modules act on. */
+#include "binding.h"
+
+static esim_device *current_board;
+static esim_device *default_board;   /* created on first use when none was chosen */
+
+esim_device *esim_py_board(void)
+{
+    if (current_board != NULL)
+        return current_board;
+    if (default_board == NULL) {
+        esim_ptable_error why = {-1, ""};
+        esp_err_t err = esim_device_open(NULL, &default_board, &why);
+        if (err) {
+            PyErr_Format(PyExc_RuntimeError, "cannot create the default board: %s", why.message);
+            return NULL;
+        }
+    }
+    current_board = default_board;
+    return current_board;
+}
+
+void esim_py_set_board(esim_device *dev)
+{
+    current_board = dev;
+}
+
+esim_device *esim_py_current_board_or_null(void)
+{
+    return current_board;
+}

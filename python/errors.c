@@ -1,0 +1,178 @@
+/* esp32sim binding — exceptions as MicroPython makes and prints them. */
+#include "binding.h"
+
+#include "esp32sim/err.h"
+
+PyObject *esim_py_OSError;
+PyObject *esim_py_Reset;
+PyObject *esim_py_Panic;
+PyObject *esim_py_PowerLoss;
+
+/* MicroPython's default errno name table (py/moderrno.c). */
+static const struct { int num; const char *name; } errno_names[] = {
+    {1, "EPERM"}, {2, "ENOENT"}, {5, "EIO"}, {9, "EBADF"}, {11, "EAGAIN"}, {12, "ENOMEM"},
+    {13, "EACCES"}, {17, "EEXIST"}, {19, "ENODEV"}, {21, "EISDIR"}, {22, "EINVAL"},
+    {95, "EOPNOTSUPP"}, {98, "EADDRINUSE"}, {103, "ECONNABORTED"}, {104, "ECONNRESET"},
+    {105, "ENOBUFS"}, {107, "ENOTCONN"}, {110, "ETIMEDOUT"}, {111, "ECONNREFUSED"},
+    {113, "EHOSTUNREACH"}, {114, "EALREADY"}, {115, "EINPROGRESS"},
+};
+
+static const char *errno_name(PyObject *arg)
+{
+    if (!PyLong_Check(arg) || PyBool_Check(arg))
+        return NULL;
+    int overflow = 0;
+    long n = PyLong_AsLongAndOverflow(arg, &overflow);
+    if (overflow || (n == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++)
+        if (errno_names[i].num == n)
+            return errno_names[i].name;
+    return NULL;
+}
+
+static PyObject *exception_args(PyObject *self)
+{
+    PyObject *args = PyObject_GetAttrString(self, "args");
+    if (args != NULL && !PyTuple_Check(args)) {
+        Py_DECREF(args);
+        PyErr_SetString(PyExc_TypeError, "exception args must be a tuple");
+        return NULL;
+    }
+    return args;
+}
+
+/* str(e): "[Errno N] NAME[: msg]", the lone argument, or the args tuple. */
+static PyObject *oserror_str(PyObject *self)
+{
+    PyObject *args = exception_args(self);
+    if (args == NULL)
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    const char *name = (n == 1 || n == 2) ? errno_name(PyTuple_GET_ITEM(args, 0)) : NULL;
+    PyObject *result;
+    if (name != NULL && n == 2)
+        result = PyUnicode_FromFormat("[Errno %S] %s: %S", PyTuple_GET_ITEM(args, 0), name, PyTuple_GET_ITEM(args, 1));
+    else if (name != NULL)
+        result = PyUnicode_FromFormat("[Errno %S] %s", PyTuple_GET_ITEM(args, 0), name);
+    else if (n == 0)
+        result = PyUnicode_FromString("");
+    else if (n == 1)
+        result = PyObject_Str(PyTuple_GET_ITEM(args, 0));
+    else
+        result = PyObject_Repr(args);
+    Py_DECREF(args);
+    return result;
+}
+
+/* repr(e): "OSError" followed by the args tuple, e.g. OSError(258,). */
+static PyObject *oserror_repr(PyObject *self)
+{
+    PyObject *args = exception_args(self);
+    if (args == NULL)
+        return NULL;
+    PyObject *result = PyUnicode_FromFormat("OSError%R", args);
+    Py_DECREF(args);
+    return result;
+}
+
+/* e.errno is args[0] whatever the number of args, as on MicroPython. */
+static PyObject *oserror_errno(PyObject *self, void *closure)
+{
+    (void)closure;
+    PyObject *args = exception_args(self);
+    if (args == NULL)
+        return NULL;
+    PyObject *result = PyTuple_GET_SIZE(args) > 0 ? PyTuple_GET_ITEM(args, 0) : Py_None;
+    Py_INCREF(result);
+    Py_DECREF(args);
+    return result;
+}
+
+static PyGetSetDef oserror_getset[] = {
+    {"errno", oserror_errno, NULL, "The error number: the first argument.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot oserror_slots[] = {
+    {Py_tp_str, oserror_str},
+    {Py_tp_repr, oserror_repr},
+    {Py_tp_getset, oserror_getset},
+    {Py_tp_doc, (void *)"OSError as MicroPython prints it."},
+    {0, NULL},
+};
+
+static PyType_Spec oserror_spec = {
+    .name = "builtins.OSError",
+    .basicsize = 0,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .slots = oserror_slots,
+};
+
+int esim_py_errors_init(PyObject *control_module)
+{
+    esim_py_OSError = PyType_FromSpecWithBases(&oserror_spec, PyExc_OSError);
+    esim_py_Reset = PyErr_NewExceptionWithDoc("esp32sim.Reset",
+        "The board was reset (machine.reset()); the firmware unwinds.", PyExc_BaseException, NULL);
+    esim_py_Panic = PyErr_NewExceptionWithDoc("esp32sim.Panic",
+        "The CPU raised an unhandled exception (Guru Meditation); the board was reset.", PyExc_BaseException, NULL);
+    esim_py_PowerLoss = PyErr_NewExceptionWithDoc("esp32sim.PowerLoss",
+        "The board lost power in the middle of a flash operation (an armed power cut).", PyExc_BaseException, NULL);
+    if (esim_py_OSError == NULL || esim_py_Reset == NULL || esim_py_Panic == NULL || esim_py_PowerLoss == NULL)
+        return -1;
+    if (PyModule_AddObjectRef(control_module, "OSError", esim_py_OSError) < 0 ||
+        PyModule_AddObjectRef(control_module, "Reset", esim_py_Reset) < 0 ||
+        PyModule_AddObjectRef(control_module, "Panic", esim_py_Panic) < 0 ||
+        PyModule_AddObjectRef(control_module, "PowerLoss", esim_py_PowerLoss) < 0)
+        return -1;
+    return 0;
+}
+
+static PyObject *raise_oserror(PyObject *args)
+{
+    if (args == NULL)
+        return NULL;
+    PyErr_SetObject(esim_py_OSError, args);
+    Py_DECREF(args);
+    return NULL;
+}
+
+PyObject *esim_py_raise_errno(int n)
+{
+    return raise_oserror(Py_BuildValue("(i)", n));
+}
+
+/* check_esp_err (ports/esp32/mphalport.c): the code becomes a negative
+ * errno-like number in 32-bit arithmetic, with three codes mapped to real
+ * errnos, and the name from esp_err_to_name. */
+static int32_t esp_err_to_pcode(esp_err_t err)
+{
+    switch (err) {
+    case ESP_ERR_NO_MEM: return 12;          /* ENOMEM */
+    case ESP_ERR_TIMEOUT: return 110;        /* ETIMEDOUT */
+    case ESP_ERR_NOT_SUPPORTED: return 95;   /* EOPNOTSUPP */
+    default: return (int32_t)(0u - (uint32_t)err);
+    }
+}
+
+PyObject *esim_py_raise_esp_err(esp_err_t err)
+{
+    esim_device *board = esim_py_current_board_or_null();
+    if (board != NULL && !esim_flash_powered(esim_device_flash(board))) {
+        PyErr_SetString(esim_py_PowerLoss, "the board lost power during a flash operation");
+        return NULL;
+    }
+    return raise_oserror(Py_BuildValue("(is)", (int)esp_err_to_pcode(err), esim_err_name(err)));
+}
+
+PyObject *esim_py_panic(const char *cause)
+{
+    esim_device *board = esim_py_board();
+    if (board == NULL)
+        return NULL;
+    esim_device_hard_reset(board, ESIM_RST_PANIC);
+    PyErr_Format(esim_py_Panic, "Guru Meditation Error: Core  1 panic'ed (%s). Exception was unhandled.", cause);
+    return NULL;
+}

@@ -1,0 +1,42 @@
+/* esp32sim binding — the _esp32sim extension module. Importing it creates
+ * the board modules (esp32, machine, micropython and the esp32sim control
+ * module), makes them importable by name, and adds the time additions. */
+#include "binding.h"
+
+static struct PyModuleDef ext_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_esp32sim",
+    .m_doc = "Builds the simulated ESP32's modules; import esp32, machine, micropython or esp32sim instead.",
+    .m_size = -1,
+};
+
+static int add_board_module(PyObject *ext, const char *name, PyObject *module)
+{
+    if (module == NULL)
+        return -1;
+    PyObject *modules = PyImport_GetModuleDict();
+    int rc = PyModule_AddObjectRef(ext, name, module);
+    /* Leave an entry that an import shim is filling in right now alone. */
+    if (rc == 0 && PyDict_GetItemString(modules, name) == NULL)
+        rc = PyDict_SetItemString(modules, name, module);
+    Py_DECREF(module);
+    return rc;
+}
+
+PyMODINIT_FUNC PyInit__esp32sim(void);
+
+PyMODINIT_FUNC PyInit__esp32sim(void)
+{
+    PyObject *ext = PyModule_Create(&ext_module);
+    if (ext == NULL)
+        return NULL;
+    if (add_board_module(ext, "esp32sim", esim_py_make_control()) < 0 ||
+        add_board_module(ext, "esp32", esim_py_make_esp32()) < 0 ||
+        add_board_module(ext, "machine", esim_py_make_machine()) < 0 ||
+        add_board_module(ext, "micropython", esim_py_make_micropython()) < 0 ||
+        esim_py_install_time(0) < 0) {
+        Py_DECREF(ext);
+        return NULL;
+    }
+    return ext;
+}

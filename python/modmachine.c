@@ -1,0 +1,337 @@
+/* esp32sim binding — MicroPython's `machine` module on the simulated board:
+ * resets and their cause, the CPU clock, the chip id, the interrupt mask and
+ * the mem8/mem16/mem32 views of the address map.
+ *
+ * Behaviour follows ports/esp32/modmachine.c and extmod/machine_mem.c of
+ * MicroPython (ESP32, 32-bit small ints, ERROR_REPORTING_NORMAL). */
+#include "binding.h"
+
+/* machine.reset_cause() values. */
+enum {
+    MACHINE_PWRON_RESET = 1,
+    MACHINE_HARD_RESET = 2,
+    MACHINE_WDT_RESET = 3,
+    MACHINE_DEEPSLEEP_RESET = 4,
+    MACHINE_SOFT_RESET = 5,
+};
+
+/* The Xtensa interrupt level that disable_irq() masks up to
+ * (XCHAL_EXCM_LEVEL on the ESP32). */
+#define MASKED_IRQ_LEVEL 3u
+#define IRQ_LEVEL_BITS 0xFu
+
+typedef struct {
+    uint32_t irq_level;   /* 0: interrupts enabled */
+} machine_state;
+
+static machine_state *state_of(PyObject *module)
+{
+    return (machine_state *)PyModule_GetState(module);
+}
+
+static Py_ssize_t arg_count(PyObject *args)
+{
+    return PyTuple_GET_SIZE(args);
+}
+
+/* ---- resets ---- */
+
+static PyObject *machine_reset(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0))
+        return NULL;
+    esim_device *board = esim_py_board();
+    if (board == NULL)
+        return NULL;
+    esp_err_t err = esim_device_hard_reset(board, ESIM_RST_SW);
+    if (err)
+        return esim_py_raise_esp_err(err);
+    PyErr_SetString(esim_py_Reset, "machine.reset(): the board restarted");
+    return NULL;
+}
+
+static long reset_cause_of(esim_reset_reason reason)
+{
+    switch (reason) {
+    case ESIM_RST_POWERON:
+    case ESIM_RST_BROWNOUT:
+        return MACHINE_PWRON_RESET;
+    case ESIM_RST_INT_WDT:
+    case ESIM_RST_TASK_WDT:
+    case ESIM_RST_WDT:
+        return MACHINE_WDT_RESET;
+    case ESIM_RST_DEEPSLEEP:
+        return MACHINE_DEEPSLEEP_RESET;
+    case ESIM_RST_SW:
+    case ESIM_RST_PANIC:
+    case ESIM_RST_EXT:
+        return MACHINE_HARD_RESET;
+    default:
+        return 0;
+    }
+}
+
+static PyObject *machine_reset_cause(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0))
+        return NULL;
+    esim_device *board = esim_py_board();
+    if (board == NULL)
+        return NULL;
+    if (esim_device_soft_reset_since_boot(board))
+        return PyLong_FromLong(MACHINE_SOFT_RESET);
+    return PyLong_FromLong(reset_cause_of(esim_device_reset_reason(board)));
+}
+
+/* ---- clock and identity ---- */
+
+static int is_supported_mhz(int32_t mhz)
+{
+    return mhz == 20 || mhz == 40 || mhz == 80 || mhz == 160 || mhz == 240;
+}
+
+static PyObject *set_freq(esim_device *board, PyObject *hz_obj)
+{
+    int32_t hz;
+    if (esim_py_get_int(hz_obj, &hz))
+        return NULL;
+    int32_t mhz = hz / 1000000;   /* C division truncates, as on the board */
+    if (!is_supported_mhz(mhz)) {
+        PyErr_SetString(PyExc_ValueError, "frequency must be 20MHz, 40MHz, 80Mhz, 160MHz or 240MHz");
+        return NULL;
+    }
+    if (esim_device_set_cpu_freq(board, (uint32_t)mhz * 1000000u)) {
+        PyErr_SetNone(PyExc_ValueError);   /* esp_pm_configure failed */
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *machine_freq(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 1, 0))
+        return NULL;
+    esim_device *board = esim_py_board();
+    if (board == NULL)
+        return NULL;
+    if (arg_count(args) == 0)
+        return PyLong_FromUnsignedLong(esim_device_cpu_freq(board));
+    return set_freq(board, PyTuple_GET_ITEM(args, 0));
+}
+
+static PyObject *machine_unique_id(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0))
+        return NULL;
+    esim_device *board = esim_py_board();
+    if (board == NULL)
+        return NULL;
+    uint8_t mac[6];
+    esim_device_mac(board, mac);
+    return PyBytes_FromStringAndSize((const char *)mac, sizeof mac);
+}
+
+static PyObject *machine_idle(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0))
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* ---- interrupt mask ----
+ * On the chip the state is the PS register from before masking; here it is
+ * just its interrupt-level field: 0 when interrupts were enabled. */
+
+static PyObject *machine_disable_irq(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0))
+        return NULL;
+    machine_state *st = state_of(module);
+    uint32_t previous = st->irq_level;
+    st->irq_level = MASKED_IRQ_LEVEL;
+    return PyLong_FromUnsignedLong(previous);
+}
+
+static PyObject *machine_enable_irq(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 1, 1, 0))
+        return NULL;
+    int32_t irq_state;
+    if (esim_py_get_int(PyTuple_GET_ITEM(args, 0), &irq_state))
+        return NULL;
+    state_of(module)->irq_level = (uint32_t)irq_state & IRQ_LEVEL_BITS;
+    Py_RETURN_NONE;
+}
+
+/* ---- mem8 / mem16 / mem32 ---- */
+
+typedef struct {
+    PyObject_HEAD
+    unsigned elem_size;   /* 1, 2 or 4 bytes */
+} mem_object;
+
+/* machine_mem_get_addr: the index truncated to 32 bits, which must be
+ * aligned to the element size. */
+static int mem_address(const mem_object *self, PyObject *index, uint32_t *addr)
+{
+    if (esim_py_get_int_truncated(index, addr))
+        return -1;
+    if (*addr & (self->elem_size - 1)) {
+        PyErr_Format(PyExc_ValueError, "address %08x is not aligned to %d bytes",
+            (unsigned)*addr, (int)self->elem_size);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *mem_load(PyObject *obj, PyObject *index)
+{
+    const mem_object *self = (const mem_object *)obj;
+    uint32_t addr, value;
+    if (mem_address(self, index, &addr))
+        return NULL;
+    esim_device *board = esim_py_board();
+    if (board == NULL)
+        return NULL;
+    esp_err_t err = esim_device_mem_read(board, addr, self->elem_size, &value);
+    if (err == ESP_ERR_NOT_FOUND)
+        return esim_py_panic("LoadProhibited");
+    if (err)
+        return esim_py_raise_esp_err(err);
+    /* mp_obj_new_int takes a signed machine word: a 32-bit load with bit 31
+     * set comes back negative on the board. */
+    return PyLong_FromLong((long)(int32_t)value);
+}
+
+static int mem_store(PyObject *obj, PyObject *index, PyObject *value_obj)
+{
+    const mem_object *self = (const mem_object *)obj;
+    uint32_t addr, value;
+    if (value_obj == NULL) {
+        PyErr_SetString(PyExc_TypeError, "'mem' object doesn't support item deletion");
+        return -1;
+    }
+    if (mem_address(self, index, &addr) || esim_py_get_int_truncated(value_obj, &value))
+        return -1;
+    esim_device *board = esim_py_board();
+    if (board == NULL)
+        return -1;
+    esp_err_t err = esim_device_mem_write(board, addr, self->elem_size, value);
+    if (err == ESP_ERR_NOT_FOUND) {
+        esim_py_panic("StoreProhibited");
+        return -1;
+    }
+    if (err) {
+        esim_py_raise_esp_err(err);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *mem_repr(PyObject *obj)
+{
+    return PyUnicode_FromFormat("<%u-bit memory>", 8u * ((const mem_object *)obj)->elem_size);
+}
+
+static void mem_dealloc(PyObject *obj)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    type->tp_free(obj);
+    Py_DECREF(type);
+}
+
+static PyType_Slot mem_slots[] = {
+    {Py_mp_subscript, mem_load},
+    {Py_mp_ass_subscript, mem_store},
+    {Py_tp_repr, mem_repr},
+    {Py_tp_dealloc, mem_dealloc},
+    {Py_tp_doc, (void *)"Word-sized view of the board's address map (machine.mem8/16/32)."},
+    {0, NULL},
+};
+
+static PyType_Spec mem_spec = {
+    .name = "mem",   /* MicroPython prints the type as <class 'mem'> */
+    .basicsize = sizeof(mem_object),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = mem_slots,
+};
+
+static int add_mem_view(PyObject *module, PyTypeObject *type, const char *name, unsigned elem_size)
+{
+    mem_object *view = PyObject_New(mem_object, type);
+    if (view == NULL)
+        return -1;
+    view->elem_size = elem_size;
+    int err = PyModule_AddObjectRef(module, name, (PyObject *)view);
+    Py_DECREF(view);
+    return err;
+}
+
+static int add_mem_views(PyObject *module)
+{
+    PyObject *type = PyType_FromModuleAndSpec(module, &mem_spec, NULL);
+    if (type == NULL)
+        return -1;
+    int err = add_mem_view(module, (PyTypeObject *)type, "mem8", 1) ||
+        add_mem_view(module, (PyTypeObject *)type, "mem16", 2) ||
+        add_mem_view(module, (PyTypeObject *)type, "mem32", 4);
+    Py_DECREF(type);
+    return err ? -1 : 0;
+}
+
+/* ---- the module ---- */
+
+#define MACHINE_FN(name, doc) \
+    {#name, (PyCFunction)(void (*)(void))machine_##name, METH_VARARGS | METH_KEYWORDS, doc}
+
+static PyMethodDef machine_functions[] = {
+    MACHINE_FN(reset, "reset(): hard-reset the board (raises esp32sim.Reset)."),
+    MACHINE_FN(reset_cause, "reset_cause(): why the board last (re)started."),
+    MACHINE_FN(freq, "freq([hz]): get or set the CPU clock."),
+    MACHINE_FN(unique_id, "unique_id(): the 6-byte base MAC address."),
+    MACHINE_FN(idle, "idle(): yield the CPU; returns None."),
+    MACHINE_FN(disable_irq, "disable_irq(): mask interrupts, return the previous state."),
+    MACHINE_FN(enable_irq, "enable_irq(state): restore the state disable_irq() returned."),
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef machine_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "machine",
+    .m_doc = "MicroPython's machine module on the simulated ESP32.",
+    .m_size = sizeof(machine_state),
+    .m_methods = machine_functions,
+};
+
+static int add_constants(PyObject *module)
+{
+    static const struct { const char *name; long value; } constants[] = {
+        {"PWRON_RESET", MACHINE_PWRON_RESET},
+        {"HARD_RESET", MACHINE_HARD_RESET},
+        {"WDT_RESET", MACHINE_WDT_RESET},
+        {"DEEPSLEEP_RESET", MACHINE_DEEPSLEEP_RESET},
+        {"SOFT_RESET", MACHINE_SOFT_RESET},
+    };
+    for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++)
+        if (PyModule_AddIntConstant(module, constants[i].name, constants[i].value) < 0)
+            return -1;
+    return 0;
+}
+
+PyObject *esim_py_make_machine(void)
+{
+    PyObject *module = PyModule_Create(&machine_def);
+    if (module == NULL)
+        return NULL;
+    state_of(module)->irq_level = 0;
+    if (add_constants(module) < 0 || add_mem_views(module) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

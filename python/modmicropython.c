@@ -1,0 +1,474 @@
+/* esp32sim binding — MicroPython's `micropython` module (py/modmicropython.c
+ * as built for the ESP32 port): const, opt_level, mem_info, qstr_info,
+ * stack_use, heap_lock/heap_unlock, alloc_emergency_exception_buf, kbd_intr
+ * and schedule.
+ *
+ * CPython has no MicroPython heap or C stack to report, so mem_info and
+ * stack_use print a small model of them (see docs/python-machine.md): the
+ * ESP32 port's initial 56 KiB GC heap, filled by a fixed baseline plus what
+ * CPython allocated since the module was made, one 16-byte block per CPython
+ * block; the stack as a base plus a fixed cost per Python frame. */
+#include "binding.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* The ESP32 port's figures (mpconfigport.h, main.c). */
+#define STACK_LIMIT_BYTES 15360u        /* 16 KiB task stack - 1 KiB margin */
+#define BYTES_PER_BLOCK 16u
+#define HEAP_TOTAL_BLOCKS 3500u         /* gc_init over 56 KiB: 875 ATB bytes x 4 */
+#define SCHEDULER_DEPTH 8               /* MICROPY_SCHEDULER_DEPTH */
+#define LOCK_DEPTH_SHIFT 1              /* GC_LOCK_DEPTH_SHIFT: bit 0 flags a collection */
+#define DEFAULT_INTERRUPT_CHAR 3        /* Ctrl-C */
+
+/* The model's own figures. */
+#define STACK_BASE_BYTES 512u           /* the REPL's frames below user code */
+#define STACK_BYTES_PER_FRAME 192u      /* C stack per nested Python call */
+#define HEAP_BASELINE_BLOCKS 112u       /* what a freshly booted REPL holds */
+#define HEAP_MAX_NEW_SPLIT 110592u      /* largest free ESP-IDF block after boot */
+#define HEAP_POOL_START 0x3ffb8540u     /* where the GC pool starts in DRAM */
+#define DUMP_BLOCKS_PER_LINE 64u
+
+typedef struct {
+    uint32_t opt_level;          /* mp_optimise_value (a machine word) */
+    uint16_t gc_lock_depth;      /* as py/gc.c keeps it: depth << LOCK_DEPTH_SHIFT */
+    int32_t interrupt_char;
+    int32_t emergency_buf_size;
+    int scheduled;               /* callbacks queued and not yet run */
+    Py_ssize_t blocks_at_start;  /* CPython's allocated blocks when the module was made */
+} micropython_state;
+
+static micropython_state *state_of(PyObject *module)
+{
+    return (micropython_state *)PyModule_GetState(module);
+}
+
+static Py_ssize_t arg_count(PyObject *args)
+{
+    return PyTuple_GET_SIZE(args);
+}
+
+/* Print to sys.stdout, as mp_plat_print does on the board's UART. */
+static int write_out(const char *text)
+{
+    PyObject *out = PySys_GetObject("stdout");
+    if (out == NULL || out == Py_None)
+        return 0;
+    return PyFile_WriteString(text, out);
+}
+
+/* ---- const, opt_level ---- */
+
+static PyObject *micropython_const(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    if (esim_py_check_num(arg_count(args), kwargs, 1, 1, 0))
+        return NULL;
+    PyObject *x = PyTuple_GET_ITEM(args, 0);
+    Py_INCREF(x);
+    return x;
+}
+
+/* The value comes back as a 31-bit small int, so the top bit is lost. */
+static long small_int_of_word(uint32_t word)
+{
+    return (long)((int32_t)(word << 1) >> 1);
+}
+
+static PyObject *micropython_opt_level(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 1, 0))
+        return NULL;
+    micropython_state *st = state_of(module);
+    if (arg_count(args) == 0)
+        return PyLong_FromLong(small_int_of_word(st->opt_level));
+    int32_t level;
+    if (esim_py_get_int(PyTuple_GET_ITEM(args, 0), &level))
+        return NULL;
+    st->opt_level = (uint32_t)level;
+    Py_RETURN_NONE;
+}
+
+/* ---- the stack model ---- */
+
+static unsigned python_frame_depth(void)
+{
+    unsigned depth = 0;
+    PyFrameObject *frame = PyEval_GetFrame();
+    Py_XINCREF(frame);
+    while (frame != NULL) {
+        PyFrameObject *back = PyFrame_GetBack(frame);
+        Py_DECREF(frame);
+        frame = back;
+        depth++;
+    }
+    return depth;
+}
+
+static uint32_t stack_usage(void)
+{
+    uint64_t used = STACK_BASE_BYTES + (uint64_t)STACK_BYTES_PER_FRAME * python_frame_depth();
+    return used > STACK_LIMIT_BYTES ? STACK_LIMIT_BYTES : (uint32_t)used;
+}
+
+static PyObject *micropython_stack_use(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0))
+        return NULL;
+    return PyLong_FromUnsignedLong(stack_usage());
+}
+
+/* ---- the heap model ----
+ * The used blocks sit at the bottom of the pool as allocations of 1, 1, 2
+ * and 8 blocks, repeating (the last one cut short); the free blocks form
+ * one run above them. */
+
+static const uint32_t allocation_pattern[] = {1, 1, 2, 8};
+#define PATTERN_LEN (sizeof allocation_pattern / sizeof allocation_pattern[0])
+
+typedef struct {
+    uint32_t used_blocks;
+    uint32_t one_blocks;
+    uint32_t two_blocks;
+    uint32_t max_block;
+} heap_model;
+
+static Py_ssize_t cpython_allocated_blocks(void)
+{
+    PyObject *fn = PySys_GetObject("getallocatedblocks");
+    if (fn == NULL)
+        return 0;
+    PyObject *count = PyObject_CallNoArgs(fn);
+    Py_ssize_t n = count != NULL ? PyLong_AsSsize_t(count) : -1;
+    Py_XDECREF(count);
+    if (n < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    return n;
+}
+
+static uint32_t allocation_size(uint32_t index, uint32_t blocks_left)
+{
+    uint32_t size = allocation_pattern[index % PATTERN_LEN];
+    return size < blocks_left ? size : blocks_left;
+}
+
+static heap_model heap_now(const micropython_state *st)
+{
+    heap_model m = {0, 0, 0, 0};
+    Py_ssize_t grown = cpython_allocated_blocks() - st->blocks_at_start;
+    uint64_t used = HEAP_BASELINE_BLOCKS + (uint64_t)(grown > 0 ? grown : 0);
+    m.used_blocks = used > HEAP_TOTAL_BLOCKS ? HEAP_TOTAL_BLOCKS : (uint32_t)used;
+    for (uint32_t i = 0, left = m.used_blocks; left > 0; i++) {
+        uint32_t size = allocation_size(i, left);
+        m.one_blocks += size == 1;
+        m.two_blocks += size == 2;
+        if (size > m.max_block)
+            m.max_block = size;
+        left -= size;
+    }
+    return m;
+}
+
+static int print_gc_info(const heap_model *m)
+{
+    uint32_t free_blocks = HEAP_TOTAL_BLOCKS - m->used_blocks;
+    char line[256];
+    snprintf(line, sizeof line,
+        "GC: total: %u, used: %u, free: %u, max new split: %u\n"
+        " No. of 1-blocks: %u, 2-blocks: %u, max blk sz: %u, max free sz: %u\n",
+        HEAP_TOTAL_BLOCKS * BYTES_PER_BLOCK, m->used_blocks * BYTES_PER_BLOCK,
+        free_blocks * BYTES_PER_BLOCK, HEAP_MAX_NEW_SPLIT,
+        m->one_blocks, m->two_blocks, m->max_block, free_blocks);
+    return write_out(line);
+}
+
+/* The allocation table as gc_dump_alloc_table draws it: 'h' for the head of
+ * an allocation, '=' for its tail, '.' for a free block. */
+static void draw_blocks(const heap_model *m, char *kinds)
+{
+    uint32_t block = 0;
+    for (uint32_t i = 0; block < m->used_blocks; i++) {
+        uint32_t size = allocation_size(i, m->used_blocks - block);
+        kinds[block++] = 'h';
+        for (uint32_t t = 1; t < size; t++)
+            kinds[block++] = '=';
+    }
+    while (block < HEAP_TOTAL_BLOCKS)
+        kinds[block++] = '.';
+}
+
+static uint32_t free_run_from(const char *kinds, uint32_t block)
+{
+    uint32_t end = block;
+    while (end < HEAP_TOTAL_BLOCKS && kinds[end] == '.')
+        end++;
+    return end;
+}
+
+static int print_alloc_table(const heap_model *m)
+{
+    char kinds[HEAP_TOTAL_BLOCKS];
+    char line[128];
+    size_t len = 0;
+    draw_blocks(m, kinds);
+    snprintf(line, sizeof line, "GC memory layout; from %x:", HEAP_POOL_START);
+    if (write_out(line))
+        return -1;
+    for (uint32_t bl = 0; bl < HEAP_TOTAL_BLOCKS; bl++) {
+        if (bl % DUMP_BLOCKS_PER_LINE == 0) {
+            uint32_t end = free_run_from(kinds, bl);
+            line[len] = '\0';
+            if (write_out(line))
+                return -1;
+            len = 0;
+            if (end - bl >= 2 * DUMP_BLOCKS_PER_LINE) {
+                len = (size_t)snprintf(line, sizeof line, "\n       (%u lines all free)", (end - bl) / DUMP_BLOCKS_PER_LINE);
+                bl = end & ~(DUMP_BLOCKS_PER_LINE - 1);
+                if (bl >= HEAP_TOTAL_BLOCKS)
+                    break;
+            }
+            len += (size_t)snprintf(line + len, sizeof line - len, "\n%08x: ", bl * BYTES_PER_BLOCK);
+        }
+        line[len++] = kinds[bl];
+    }
+    line[len] = '\0';
+    if (write_out(line))
+        return -1;
+    return write_out("\n");
+}
+
+static PyObject *micropython_mem_info(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 1, 0))
+        return NULL;
+    heap_model m = heap_now(state_of(module));
+    char line[64];
+    snprintf(line, sizeof line, "stack: %u out of %u\n", stack_usage(), STACK_LIMIT_BYTES);
+    if (write_out(line) || print_gc_info(&m))
+        return NULL;
+    /* Any argument, even False, asks for the table (n_args == 1). */
+    if (arg_count(args) == 1 && print_alloc_table(&m))
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* Only RAM-interned strings are counted; the model has none. */
+static PyObject *micropython_qstr_info(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 1, 0))
+        return NULL;
+    if (write_out("qstr pool: n_pool=0, n_qstr=0, n_str_data_bytes=0, n_total_bytes=0\n"))
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* ---- heap lock, emergency buffer, Ctrl-C character ---- */
+
+static PyObject *micropython_heap_lock(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0))
+        return NULL;
+    micropython_state *st = state_of(module);
+    st->gc_lock_depth = (uint16_t)(st->gc_lock_depth + (1u << LOCK_DEPTH_SHIFT));
+    Py_RETURN_NONE;
+}
+
+/* Returns the depth left; unlocking an unlocked heap wraps the 16-bit
+ * counter, as on the board. */
+static PyObject *micropython_heap_unlock(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0))
+        return NULL;
+    micropython_state *st = state_of(module);
+    st->gc_lock_depth = (uint16_t)(st->gc_lock_depth - (1u << LOCK_DEPTH_SHIFT));
+    return PyLong_FromLong(st->gc_lock_depth >> LOCK_DEPTH_SHIFT);
+}
+
+static PyObject *micropython_alloc_emergency_exception_buf(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 1, 1, 0))
+        return NULL;
+    int32_t size;
+    if (esim_py_get_int(PyTuple_GET_ITEM(args, 0), &size))
+        return NULL;
+    state_of(module)->emergency_buf_size = size;
+    Py_RETURN_NONE;
+}
+
+static PyObject *micropython_kbd_intr(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 1, 1, 0))
+        return NULL;
+    int32_t chr;
+    if (esim_py_get_int(PyTuple_GET_ITEM(args, 0), &chr))
+        return NULL;
+    state_of(module)->interrupt_char = chr;
+    Py_RETURN_NONE;
+}
+
+/* ---- schedule ----
+ * A scheduled call runs from CPython's pending-call hook, at the
+ * interpreter's next check (a call or a loop iteration), as MicroPython's VM
+ * runs it at its next pending check. Like mp_call_function_1_protected, an
+ * exception it raises is printed, not propagated, except the ones that
+ * unwind the firmware (reset, panic, power loss). */
+
+static int unwinds_firmware(void)
+{
+    return PyErr_ExceptionMatches(esim_py_Reset) || PyErr_ExceptionMatches(esim_py_Panic) ||
+        (esim_py_PowerLoss != NULL && PyErr_ExceptionMatches(esim_py_PowerLoss));
+}
+
+static void print_exception_to_stdout(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *out = PySys_GetObject("stdout");
+    PyObject *traceback = PyImport_ImportModule("traceback");
+    PyObject *printed = NULL;
+    if (traceback != NULL && out != NULL) {
+        printed = PyObject_CallMethod(traceback, "print_exception", "OOOOO",
+            type, value != NULL ? value : Py_None, tb != NULL ? tb : Py_None, Py_None, out);
+    }
+    if (printed == NULL)
+        PyErr_Clear();
+    Py_XDECREF(printed);
+    Py_XDECREF(traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+}
+
+/* A queued call belongs to the boot it was queued in: a reset (hard or
+ * soft) empties MicroPython's queue, and a test's next board is a new boot. */
+typedef struct {
+    esim_device *board;
+    uint32_t boot_count;
+    bool soft_reset;
+} boot_id;
+
+static boot_id current_boot(void)
+{
+    boot_id id = {esim_py_current_board_or_null(), 0, false};
+    if (id.board != NULL) {
+        id.boot_count = esim_device_boot_count(id.board);
+        id.soft_reset = esim_device_soft_reset_since_boot(id.board);
+    }
+    return id;
+}
+
+typedef struct {
+    PyObject *module;
+    PyObject *function;
+    PyObject *argument;
+    boot_id boot;
+} scheduled_call;
+
+static void free_scheduled(scheduled_call *call)
+{
+    Py_DECREF(call->module);
+    Py_DECREF(call->function);
+    Py_DECREF(call->argument);
+    PyMem_RawFree(call);
+}
+
+static int same_boot(boot_id a, boot_id b)
+{
+    return a.board == b.board && a.boot_count == b.boot_count && a.soft_reset == b.soft_reset;
+}
+
+static int run_scheduled(void *arg)
+{
+    scheduled_call *call = (scheduled_call *)arg;
+    state_of(call->module)->scheduled--;
+    if (!same_boot(call->boot, current_boot())) {
+        free_scheduled(call);
+        return 0;
+    }
+    PyObject *result = PyObject_CallOneArg(call->function, call->argument);
+    free_scheduled(call);
+    if (result != NULL) {
+        Py_DECREF(result);
+        return 0;
+    }
+    if (unwinds_firmware())
+        return -1;
+    print_exception_to_stdout();
+    return 0;
+}
+
+static PyObject *schedule_full(void)
+{
+    PyErr_SetString(PyExc_RuntimeError, "schedule queue full");
+    return NULL;
+}
+
+static PyObject *micropython_schedule(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 2, 2, 0))
+        return NULL;
+    micropython_state *st = state_of(module);
+    if (st->scheduled >= SCHEDULER_DEPTH)
+        return schedule_full();
+    if (esim_py_board() == NULL)
+        return NULL;
+    scheduled_call *call = PyMem_RawMalloc(sizeof *call);
+    if (call == NULL)
+        return PyErr_NoMemory();
+    call->module = module;
+    call->function = PyTuple_GET_ITEM(args, 0);
+    call->argument = PyTuple_GET_ITEM(args, 1);
+    call->boot = current_boot();
+    Py_INCREF(call->module);
+    Py_INCREF(call->function);
+    Py_INCREF(call->argument);
+    if (Py_AddPendingCall(run_scheduled, call) < 0) {
+        free_scheduled(call);
+        return schedule_full();
+    }
+    st->scheduled++;
+    Py_RETURN_NONE;
+}
+
+/* ---- the module ---- */
+
+#define MICROPYTHON_FN(name, doc) \
+    {#name, (PyCFunction)(void (*)(void))micropython_##name, METH_VARARGS | METH_KEYWORDS, doc}
+
+static PyMethodDef micropython_functions[] = {
+    MICROPYTHON_FN(const, "const(x): returns x."),
+    MICROPYTHON_FN(opt_level, "opt_level([level]): get or set the compiler's optimisation level."),
+    MICROPYTHON_FN(mem_info, "mem_info([verbose]): print stack and heap use (a model)."),
+    MICROPYTHON_FN(qstr_info, "qstr_info([verbose]): print the interned-string pool (a model)."),
+    MICROPYTHON_FN(stack_use, "stack_use(): bytes of stack in use (a model)."),
+    MICROPYTHON_FN(heap_lock, "heap_lock(): lock the heap (nests)."),
+    MICROPYTHON_FN(heap_unlock, "heap_unlock(): unlock the heap; returns the depth left."),
+    MICROPYTHON_FN(alloc_emergency_exception_buf, "alloc_emergency_exception_buf(size): returns None."),
+    MICROPYTHON_FN(kbd_intr, "kbd_intr(chr): set the character that raises KeyboardInterrupt."),
+    MICROPYTHON_FN(schedule, "schedule(function, arg): call function(arg) soon."),
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef micropython_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "micropython",
+    .m_doc = "MicroPython's micropython module on the simulated ESP32.",
+    .m_size = sizeof(micropython_state),
+    .m_methods = micropython_functions,
+};
+
+PyObject *esim_py_make_micropython(void)
+{
+    PyObject *module = PyModule_Create(&micropython_def);
+    if (module == NULL)
+        return NULL;
+    micropython_state *st = state_of(module);
+    st->interrupt_char = DEFAULT_INTERRUPT_CHAR;
+    st->blocks_at_start = cpython_allocated_blocks();
+    return module;
+}

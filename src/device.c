@@ -1,0 +1,316 @@
+/* esp32sim — one simulated ESP32: opening its flash, the boot sequence the
+ * firmware runs (partition table, MicroPython's vfs registration), resets,
+ * the virtual clock and identity. */
+#define _XOPEN_SOURCE 700   /* realpath */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "device_internal.h"
+
+#define DEFAULT_CPU_FREQ_HZ 160000000u     /* MicroPython's ESP32 default */
+#define LAYOUT_FILE_MAX     (64u * 1024u)
+
+/* Messages longer than the buffer are cut short; that is fine for them. */
+static void say(esim_ptable_error *why, const char *fmt, const char *a, const char *b)
+{
+    if (why == NULL)
+        return;
+    why->line = -1;
+    if (snprintf(why->message, sizeof why->message, fmt, a, b) < 0)
+        why->message[0] = '\0';
+}
+
+static void prefix_error(esim_ptable_error *why, const char *prefix)
+{
+    if (why == NULL)
+        return;
+    char tmp[sizeof why->message];
+    int n = why->line > 0 ? snprintf(tmp, sizeof tmp, "%s: line %d: %s", prefix, why->line, why->message)
+                          : snprintf(tmp, sizeof tmp, "%s: %s", prefix, why->message);
+    if (n >= 0)
+        memcpy(why->message, tmp, sizeof tmp);
+}
+
+static esp_err_t read_text_file(const char *path, char **text, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return ESP_ERR_NOT_FOUND;
+    char *buf = malloc(LAYOUT_FILE_MAX + 1);
+    size_t n = buf ? fread(buf, 1, LAYOUT_FILE_MAX + 1, f) : 0;
+    int failed = ferror(f);
+    fclose(f);
+    if (buf == NULL)
+        return ESP_ERR_NO_MEM;
+    if (failed || n > LAYOUT_FILE_MAX) {
+        free(buf);
+        return failed ? ESP_FAIL : ESP_ERR_INVALID_SIZE;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return ESP_OK;
+}
+
+static esp_err_t parse_layout_file(const char *path, esim_ptable *table, esim_ptable_error *why)
+{
+    char *text = NULL;
+    size_t len = 0;
+    esp_err_t err = read_text_file(path, &text, &len);
+    if (err == ESP_ERR_NOT_FOUND) {
+        say(why, "layout '%s' is neither 'default', 'ota' nor a readable CSV file%s", path, "");
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (err) {
+        say(why, "%s: cannot read the layout file (larger than 64 KiB or unreadable)%s", path, "");
+        return ESP_ERR_INVALID_ARG;
+    }
+    err = esim_ptable_parse_csv(text, len, table, why);
+    free(text);
+    if (err)
+        prefix_error(why, path);
+    return err;
+}
+
+/* The table a config asks for, verified against the flash size. */
+static esp_err_t load_layout(const esim_device_config *cfg, size_t flash_size, esim_ptable *table,
+                             esim_ptable_error *why)
+{
+    const char *name = cfg->layout ? cfg->layout : "default";
+    const char *builtin = cfg->layout_csv ? cfg->layout_csv : esim_layout_csv(name);
+    esp_err_t err;
+    if (builtin != NULL) {
+        err = esim_ptable_parse_csv(builtin, strlen(builtin), table, why);
+        if (err)
+            prefix_error(why, cfg->layout_csv ? "layout" : name);
+    } else {
+        err = parse_layout_file(name, table, why);
+    }
+    if (err)
+        return err;
+    err = esim_ptable_verify(table, (uint32_t)flash_size, why);
+    if (err)
+        prefix_error(why, cfg->layout_csv ? "layout" : name);
+    return err;
+}
+
+static esp_err_t write_table(esim_flash *flash, const esim_ptable *table, esim_ptable_error *why)
+{
+    uint8_t bin[ESIM_PTABLE_MAX_LEN];
+    esp_err_t err = esim_ptable_to_binary(table, true, bin, why);
+    if (err)
+        return err;
+    err = esim_flash_erase_range(flash, ESIM_PTABLE_OFFSET, ESIM_FLASH_SECTOR_SIZE);
+    if (err)
+        return err;
+    return esim_flash_program(flash, ESIM_PTABLE_OFFSET, bin, sizeof bin);
+}
+
+/* An existing image asked to have a layout: it must already hold that table. */
+static esp_err_t check_same_table(esim_flash *flash, const esim_ptable *want, const char *path,
+                                  esim_ptable_error *why)
+{
+    uint8_t expected[ESIM_PTABLE_MAX_LEN], actual[ESIM_PTABLE_MAX_LEN];
+    esp_err_t err = esim_ptable_to_binary(want, true, expected, why);
+    if (err)
+        return err;
+    memcpy(actual, esim_flash_peek(flash) + ESIM_PTABLE_OFFSET, sizeof actual);
+    if (memcmp(expected, actual, sizeof actual) == 0)
+        return ESP_OK;
+    say(why, "%s already holds a different partition table; it is never rewritten "
+             "silently (make a new image with 'esp32sim flash new'%s)", path, "");
+    return ESP_ERR_INVALID_STATE;
+}
+
+static void derive_mac(esim_device *dev, const char *path)
+{
+    char resolved[4096];
+    const char *id = "esp32sim memory board";
+    if (path != NULL && realpath(path, resolved) != NULL)
+        id = resolved;
+    uLong crc = crc32(0L, (const Bytef *)id, (uInt)strlen(id));
+    /* Espressif's OUI, then three bytes that identify this board. */
+    const uint8_t mac[6] = {0x24, 0x0A, 0xC4, (uint8_t)(crc >> 16), (uint8_t)(crc >> 8), (uint8_t)crc};
+    memcpy(dev->mac, mac, sizeof mac);
+}
+
+/* What MicroPython's firmware does at boot when the table has no filesystem
+ * partition: register a RAM-only data/fat "vfs" from the end of the last
+ * partition to the end of flash. */
+static void register_micropython_vfs(esim_device *dev)
+{
+    esim_partition found;
+    if (esim_partition_find_first(dev, ESIM_PART_TYPE_DATA, ESIM_PART_SUBTYPE_ANY, "vfs", &found) ||
+        esim_partition_find_first(dev, ESIM_PART_TYPE_DATA, ESIM_PART_SUBTYPE_ANY, "ffat", &found))
+        return;
+    uint32_t start = esim_ptable_end(&dev->table);
+    uint32_t flash_size = (uint32_t)esim_flash_size(dev->flash);
+    if (start < flash_size)
+        esim_partition_register(dev, start, flash_size - start, "vfs", ESIM_PART_TYPE_DATA,
+                                ESIM_PART_SUBTYPE_DATA_FAT, NULL);
+}
+
+static esp_err_t load_table_from_flash(esim_device *dev)
+{
+    uint8_t bin[ESIM_PTABLE_MAX_LEN];
+    esim_ptable_error why = {-1, ""};
+    esp_err_t err = esim_flash_read(dev->flash, ESIM_PTABLE_OFFSET, bin, sizeof bin);
+    if (err == ESP_OK)
+        err = esim_ptable_parse_binary(bin, sizeof bin, true, &dev->table, &why);
+    else
+        snprintf(why.message, sizeof why.message, "the flash did not answer (%s)", esim_err_name(err));
+    if (err) {
+        const char *path = esim_flash_path(dev->flash);
+        if (snprintf(dev->boot_error, sizeof dev->boot_error, "%s: no valid partition table at 0x8000: %s",
+                     path ? path : "flash", why.message) < 0)
+            strcpy(dev->boot_error, "no valid partition table at 0x8000");
+        dev->table.count = 0;
+    }
+    return err;
+}
+
+/* The part of a boot that the firmware sees: fresh clock and RAM state, the
+ * partition table read from flash, MicroPython's vfs registered. */
+static esp_err_t boot(esim_device *dev, esim_reset_reason reason)
+{
+    dev->reason = reason;
+    dev->soft_reset = false;
+    dev->boot_time_us = 0;
+    dev->boot_count++;
+    dev->cpu_freq_hz = DEFAULT_CPU_FREQ_HZ;
+    dev->boot_error[0] = '\0';
+    esp_err_t err = load_table_from_flash(dev);
+    esim_partitions_load(dev);
+    if (err == ESP_OK) {
+        esim_ota_choose_running(dev);
+        register_micropython_vfs(dev);
+    }
+    return err;
+}
+
+static esp_err_t open_flash(const esim_device_config *cfg, bool exists, size_t size, esim_flash **flash,
+                            esim_ptable_error *why)
+{
+    esp_err_t err = cfg->flash_path ? esim_flash_open_file(cfg->flash_path, exists ? cfg->flash_size : size, true, flash)
+                                    : esim_flash_open_memory(size, flash);
+    if (err == ESP_ERR_INVALID_SIZE)
+        say(why, "%s: the flash size must be 2, 4, 8 or 16 MiB and match an existing image%s",
+            cfg->flash_path ? cfg->flash_path : "flash", "");
+    else if (err)
+        say(why, "%s: cannot open the flash image (%s)", cfg->flash_path ? cfg->flash_path : "flash",
+            esim_err_name(err));
+    return err;
+}
+
+static esp_err_t prepare_flash(esim_device *dev, const esim_device_config *cfg, esim_ptable_error *why)
+{
+    bool exists = cfg->flash_path != NULL && access(cfg->flash_path, F_OK) == 0;
+    size_t size = cfg->flash_size ? cfg->flash_size : ESIM_DEFAULT_FLASH_SIZE;
+    bool wants_layout = cfg->layout != NULL || cfg->layout_csv != NULL;
+    esim_ptable *wanted = &dev->table;
+    esp_err_t err = ESP_OK;
+    if (!exists && !esim_flash_size_supported(size)) {
+        say(why, "the flash size must be 2, 4, 8 or 16 MiB%s%s", "", "");
+        return ESP_ERR_INVALID_SIZE;
+    }
+    if (!exists)
+        err = load_layout(cfg, size, wanted, why);
+    if (err == ESP_OK)
+        err = open_flash(cfg, exists, size, &dev->flash, why);
+    if (err)
+        return err;
+    if (!exists)
+        return write_table(dev->flash, wanted, why);
+    if (!wants_layout)
+        return ESP_OK;
+    err = load_layout(cfg, esim_flash_size(dev->flash), wanted, why);
+    return err ? err : check_same_table(dev->flash, wanted, cfg->flash_path, why);
+}
+
+esp_err_t esim_device_open(const esim_device_config *cfg, esim_device **out, esim_ptable_error *why)
+{
+    static const esim_device_config defaults = {0};
+    esim_device *dev = calloc(1, sizeof *dev);
+    if (dev == NULL)
+        return ESP_ERR_NO_MEM;
+    if (cfg == NULL)
+        cfg = &defaults;
+    esp_err_t err = prepare_flash(dev, cfg, why);
+    if (err == ESP_OK) {
+        derive_mac(dev, cfg->flash_path);
+        err = boot(dev, ESIM_RST_POWERON);
+        if (err)
+            say(why, "%s%s", dev->boot_error, "");
+    }
+    if (err) {
+        esim_device_close(dev);
+        return err;
+    }
+    *out = dev;
+    return ESP_OK;
+}
+
+void esim_device_close(esim_device *dev)
+{
+    if (dev == NULL)
+        return;
+    esim_flash_close(dev->flash);
+    free(dev);
+}
+
+esim_flash *esim_device_flash(esim_device *dev) { return dev->flash; }
+const esim_ptable *esim_device_ptable(const esim_device *dev) { return &dev->table; }
+
+esp_err_t esim_device_hard_reset(esim_device *dev, esim_reset_reason reason)
+{
+    return boot(dev, reason);
+}
+
+esp_err_t esim_device_power_cycle(esim_device *dev)
+{
+    esim_flash_power_on(dev->flash);
+    memset(dev->rtc_slow, 0, sizeof dev->rtc_slow);
+    memset(dev->rtc_fast, 0, sizeof dev->rtc_fast);
+    dev->rtc_time_us = 0;
+    return boot(dev, ESIM_RST_POWERON);
+}
+
+void esim_device_soft_reset(esim_device *dev) { dev->soft_reset = true; }
+
+esim_reset_reason esim_device_reset_reason(const esim_device *dev) { return dev->reason; }
+bool esim_device_soft_reset_since_boot(const esim_device *dev) { return dev->soft_reset; }
+uint32_t esim_device_boot_count(const esim_device *dev) { return dev->boot_count; }
+
+const char *esim_device_boot_error(const esim_device *dev)
+{
+    return dev->boot_error[0] ? dev->boot_error : NULL;
+}
+
+uint64_t esim_device_time_us(const esim_device *dev) { return dev->boot_time_us; }
+uint64_t esim_device_rtc_time_us(const esim_device *dev) { return dev->rtc_time_us; }
+
+void esim_device_advance_us(esim_device *dev, uint64_t us)
+{
+    dev->boot_time_us += us;
+    dev->rtc_time_us += us;
+}
+
+uint32_t esim_device_cpu_freq(const esim_device *dev) { return dev->cpu_freq_hz; }
+
+esp_err_t esim_device_set_cpu_freq(esim_device *dev, uint32_t hz)
+{
+    static const uint32_t allowed_mhz[] = {20, 40, 80, 160, 240};
+    for (size_t i = 0; i < sizeof allowed_mhz / sizeof allowed_mhz[0]; i++) {
+        if (hz == allowed_mhz[i] * 1000000u) {
+            dev->cpu_freq_hz = hz;
+            return ESP_OK;
+        }
+    }
+    return ESP_ERR_INVALID_ARG;
+}
+
+void esim_device_mac(const esim_device *dev, uint8_t mac[6]) { memcpy(mac, dev->mac, 6); }

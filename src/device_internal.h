@@ -1,0 +1,36 @@
+/* esp32sim — the device object's layout, shared by the files that make up
+ * the device subsystem (device.c, partition.c, memmap.c). Not public. */
+#ifndef ESP32SIM_DEVICE_INTERNAL_H
+#define ESP32SIM_DEVICE_INTERNAL_H
+
+#include "esp32sim/device.h"
+#include "esp32sim/partition.h"
+
+#define ESIM_MAX_REGISTERED 8
+
+struct esim_device {
+    esim_flash *flash;
+    esim_ptable table;
+    esim_partition parts[ESIM_PTABLE_MAX_ENTRIES + ESIM_MAX_REGISTERED];
+    size_t table_parts;        /* parts[0 .. table_parts) come from the table */
+    size_t part_count;         /* then registered ones up to part_count */
+    int running_index;         /* the app booted, index in parts, or -1 */
+    char boot_error[256];      /* empty when the last boot succeeded */
+    esim_reset_reason reason;
+    bool soft_reset;
+    uint32_t boot_count;
+    uint64_t boot_time_us;     /* since this boot */
+    uint64_t rtc_time_us;      /* since power-on */
+    uint32_t cpu_freq_hz;
+    uint8_t mac[6];
+    uint8_t rtc_slow[ESIM_RTC_SLOW_MEM_SIZE];
+    uint8_t rtc_fast[ESIM_RTC_FAST_MEM_SIZE];
+};
+
+/* partition.c: rebuild the partition list from dev->table (boot time). */
+void esim_partitions_load(esim_device *dev);
+
+/* ota.c: record which app partition this boot runs. */
+void esim_ota_choose_running(esim_device *dev);
+
+#endif

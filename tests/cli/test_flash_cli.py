@@ -1,0 +1,309 @@
+"""esp32sim flash new / info, and the command's top level."""
+import hashlib
+import json
+
+import pytest
+
+from conftest import MiB, TABLE_LEN, TABLE_OFFSET, failed, ok, usage_error
+
+DEFAULT_ROWS = [  # label, type, subtype, offset, size, registered
+    ("nvs", "data", "nvs", 0x9000, 0x6000, False),
+    ("phy_init", "data", "phy", 0xF000, 0x1000, False),
+    ("factory", "app", "factory", 0x10000, 0x1F0000, False),
+    ("vfs", "data", "fat", 0x200000, 0x200000, True),
+]
+
+
+def sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def info_json(esp32sim, image):
+    r = ok(esp32sim("flash", "info", image, "--json"))
+    return json.loads(r.out)
+
+
+def rows(info):
+    return [(p["label"], p["type"], p["subtype"], p["offset"], p["size"], p["registered"])
+            for p in info["partitions"]]
+
+
+def only_table_written(data, table):
+    """The image is 0xFF everywhere except the table at 0x8000."""
+    assert data[TABLE_OFFSET:TABLE_OFFSET + TABLE_LEN] == table
+    assert data.count(b"\xff"[0]) == len(data) - (TABLE_LEN - table.count(b"\xff"[0]))
+
+
+# ---- flash new ----
+
+def test_new_default(esp32sim, tables_dir, tmp_path):
+    image = tmp_path / "flash.bin"
+    r = ok(esp32sim("flash", "new", image))
+    assert "flash.bin" in r.out
+    data = image.read_bytes()
+    assert len(data) == 4 * MiB
+    only_table_written(data, (tables_dir / "mp_4MiBplus.bin").read_bytes())
+
+
+def test_new_ota(esp32sim, tables_dir, new_image):
+    data = new_image("ota.bin", "--layout", "ota").read_bytes()
+    assert len(data) == 4 * MiB
+    only_table_written(data, (tables_dir / "mp_4MiB_ota.bin").read_bytes())
+
+
+@pytest.mark.parametrize("name,size", [
+    ("mp_4MiB_legacy_vfs", "4MB"), ("mp_2MiB", "2MB"), ("mp_4MiBplus", "8MB")])
+def test_new_with_csv_layout(esp32sim, tables_dir, new_image, name, size):
+    data = new_image("csv.bin", "--size", size, "--layout", tables_dir / f"{name}.csv").read_bytes()
+    only_table_written(data, (tables_dir / f"{name}.bin").read_bytes())
+
+
+@pytest.mark.parametrize("text,size", [
+    ("2MB", 2 * MiB), ("2M", 2 * MiB), ("2MiB", 2 * MiB), ("2097152", 2 * MiB),
+    ("0x200000", 2 * MiB), ("4mb", 4 * MiB), ("4MiB", 4 * MiB), ("4194304", 4 * MiB),
+    ("4096K", 4 * MiB), ("8MB", 8 * MiB), ("16MB", 16 * MiB), ("16M", 16 * MiB)])
+def test_new_sizes(esp32sim, tables_dir, tmp_path, text, size):
+    image = tmp_path / "s.bin"
+    csv = tables_dir / "mp_2MiB.csv"   # fits every size
+    r = esp32sim("flash", "new", image, f"--size={text}", "--layout", csv)
+    ok(r)
+    assert image.stat().st_size == size
+
+
+@pytest.mark.parametrize("text", ["3MB", "1MB", "32MB", "0", "", "lots", "4XB", "4MBB", "-4MB", "0x"])
+def test_new_bad_sizes(esp32sim, tmp_path, text):
+    image = tmp_path / "s.bin"
+    usage_error(esp32sim("flash", "new", image, "--size", text), "flash new")
+    assert not image.exists()
+
+
+def test_new_layout_too_big_for_flash(esp32sim, tables_dir, tmp_path):
+    image = tmp_path / "small.bin"
+    csv = tables_dir / "mp_4MiB_legacy_vfs.csv"
+    failed(esp32sim("flash", "new", image, "--size", "2MB", "--layout", csv), csv.name)
+    assert not image.exists()
+
+
+def test_new_bad_csv_layout(esp32sim, tmp_path):
+    csv = tmp_path / "bad.csv"
+    csv.write_text("nvs, data, nvs, 0x9000, 0x6000,\nfactory, app, nosuchsubtype, 0x10000, 1M,\n")
+    image = tmp_path / "img.bin"
+    failed(esp32sim("flash", "new", image, "--layout", csv), "bad.csv", "line 2")
+    assert not image.exists()
+
+
+def test_new_missing_layout(esp32sim, tmp_path):
+    image = tmp_path / "img.bin"
+    failed(esp32sim("flash", "new", image, "--layout", tmp_path / "nope.csv"), "nope.csv: no such file")
+    assert not image.exists()
+
+
+def test_new_refuses_to_overwrite(esp32sim, new_image, tmp_path):
+    image = new_image()
+    src = tmp_path / "p.bin"
+    src.write_bytes(b"\x00" * 100)
+    ok(esp32sim("part", "write", image, "nvs", src))
+    digest = sha(image)
+    failed(esp32sim("flash", "new", image), "flash.bin", "--force")
+    failed(esp32sim("flash", "new", image, "--layout", "ota"), "flash.bin", "--force")
+    assert sha(image) == digest
+
+
+def test_new_force_recreates(esp32sim, tables_dir, new_image, tmp_path):
+    image = new_image()
+    src = tmp_path / "p.bin"
+    src.write_bytes(b"\x00" * 100)
+    ok(esp32sim("part", "write", image, "nvs", src))
+    assert info_json(esp32sim, image)["counters"]["erases"] > 0
+    ok(esp32sim("flash", "new", image, "--force", "--layout", "ota"))
+    only_table_written(image.read_bytes(), (tables_dir / "mp_4MiB_ota.bin").read_bytes())
+    fresh = info_json(esp32sim, new_image("fresh.bin", "--layout", "ota"))
+    info = info_json(esp32sim, image)
+    assert info["counters"] == fresh["counters"]
+    assert info["wear"] == fresh["wear"]
+    assert info["wear"]["max_erase_count"] == 1     # only the table's sector
+
+
+def test_new_bad_layout_with_force_keeps_old_image(esp32sim, new_image, tmp_path):
+    image = new_image()
+    digest = sha(image)
+    failed(esp32sim("flash", "new", image, "--force", "--layout", tmp_path / "nope.csv"), "nope.csv")
+    assert sha(image) == digest
+
+
+@pytest.mark.parametrize("args", [[], ["a.bin", "b.bin"], ["a.bin", "--sise", "4MB"],
+                                  ["a.bin", "--size"], ["a.bin", "--force=yes"]])
+def test_new_usage_errors(esp32sim, args):
+    usage_error(esp32sim("flash", "new", *args), "flash new")
+
+
+# ---- flash info ----
+
+def test_info_json_default(esp32sim, new_image):
+    image = new_image()
+    info = info_json(esp32sim, image)
+    assert info["image"] == str(image)
+    assert info["size"] == 4 * MiB
+    assert info["sectors"] == 1024
+    assert info["table_error"] is None
+    assert info["table_md5"] is True
+    assert rows(info) == DEFAULT_ROWS
+    assert [p["flags"] for p in info["partitions"]] == [[], [], [], []]
+    assert [(p["type_id"], p["subtype_id"]) for p in info["partitions"]] == [
+        (1, 2), (1, 1), (0, 0), (1, 0x81)]
+    assert set(info["counters"]) == {"reads", "bytes_read", "programs", "bytes_programmed",
+                                     "erases", "sectors_erased"}
+    assert all(isinstance(v, int) for v in info["counters"].values())
+    # creating the image erased and programmed the table's sector, once
+    assert info["wear"]["max_erase_count"] == 1
+    assert info["wear"]["total_erase_count"] == 1
+    assert info["wear"]["most_worn"] == [{"sector": 8, "offset": 0x8000, "erase_count": 1}]
+    assert info["counters"]["bytes_programmed"] == TABLE_LEN
+
+
+def test_info_json_ota(esp32sim, new_image):
+    info = info_json(esp32sim, new_image("ota.bin", "--layout", "ota"))
+    assert rows(info) == [
+        ("nvs", "data", "nvs", 0x9000, 0x4000, False),
+        ("otadata", "data", "ota", 0xD000, 0x2000, False),
+        ("phy_init", "data", "phy", 0xF000, 0x1000, False),
+        ("ota_0", "app", "ota_0", 0x10000, 0x180000, False),
+        ("ota_1", "app", "ota_1", 0x190000, 0x180000, False),
+        ("vfs", "data", "fat", 0x310000, 0xF0000, True),
+    ]
+
+
+def test_info_legacy_table_has_no_registered_vfs(esp32sim, tables_dir, new_image):
+    image = new_image("legacy.bin", "--layout", tables_dir / "mp_4MiB_legacy_vfs.csv")
+    info = info_json(esp32sim, image)
+    assert rows(info)[-1] == ("vfs", "data", "fat", 0x200000, 0x200000, False)
+    assert not any(p["registered"] for p in info["partitions"])
+
+
+def test_info_text(esp32sim, new_image):
+    image = new_image()
+    r = ok(esp32sim("flash", "info", image))
+    lines = r.out.splitlines()
+    assert "4194304" in r.out and "4 MiB" in r.out
+    for label, type_, subtype, offset, size, registered in DEFAULT_ROWS:
+        row = [l for l in lines if l.split()[:1] == [label]]
+        assert len(row) == 1, (label, r.out)
+        words = row[0].split()
+        assert words[1:5] == [type_, subtype, f"0x{offset:08x}", f"0x{size:08x}"]
+        assert ("registered" in row[0]) == registered
+    for word in ["reads", "bytes read", "programs", "bytes programmed", "erases",
+                 "sectors erased", "max erase count", "total erase count", "most worn"]:
+        assert word in r.out, word
+
+
+def test_info_readonly_flag(esp32sim, new_image, tmp_path):
+    csv = tmp_path / "ro.csv"
+    csv.write_text("nvs, data, nvs, 0x9000, 0x6000,\n"
+                   "factory, app, factory, 0x10000, 1M,\n"
+                   "assets, data, spiffs, , 64K, readonly\n")
+    info = info_json(esp32sim, new_image("ro.bin", "--layout", csv))
+    assert [p["flags"] for p in info["partitions"] if p["label"] == "assets"] == [["readonly"]]
+    r = ok(esp32sim("flash", "info", tmp_path / "ro.bin"))
+    assert [l for l in r.out.splitlines() if l.split()[:1] == ["assets"]][0].split()[-1] == "readonly"
+
+
+def test_info_does_not_change_the_image(esp32sim, new_image):
+    image = new_image()
+    wear = image.with_name(image.name + ".wear")
+    digest = sha(image)
+    first = info_json(esp32sim, image)
+    wear_digest = sha(wear) if wear.exists() else None
+    ok(esp32sim("flash", "info", image))
+    second = info_json(esp32sim, image)
+    assert sha(image) == digest
+    assert (sha(wear) if wear.exists() else None) == wear_digest
+    assert second["counters"] == first["counters"]
+    assert second["wear"] == first["wear"]
+
+
+def test_info_counts_erases_and_programs(esp32sim, new_image, tmp_path):
+    image = new_image()
+    before = info_json(esp32sim, image)
+    ok(esp32sim("part", "erase", image, "nvs"))       # 6 sectors
+    ok(esp32sim("part", "erase", image, "nvs"))
+    src = tmp_path / "p.bin"
+    src.write_bytes(b"\x5a" * 5000)
+    ok(esp32sim("part", "write", image, "factory", src))   # 2 sectors erased, 5000 bytes
+    after = info_json(esp32sim, image)
+    diff = {k: after["counters"][k] - before["counters"][k] for k in before["counters"]}
+    assert diff["sectors_erased"] == 6 + 6 + 2
+    assert diff["erases"] == 6 + 6 + 2
+    assert diff["bytes_programmed"] == 5000
+    assert diff["programs"] >= 1
+    wear = after["wear"]
+    assert wear["max_erase_count"] == 2
+    assert wear["total_erase_count"] == before["wear"]["total_erase_count"] + 14
+    assert wear["most_worn"] == [
+        {"sector": s, "offset": s * 4096, "erase_count": 2} for s in range(9, 14)]
+    r = ok(esp32sim("flash", "info", image))
+    assert "0x00009000" in r.out.split("most worn")[1]
+
+
+def test_info_image_without_table(esp32sim, tmp_path):
+    image = tmp_path / "blank.bin"
+    image.write_bytes(b"\xff" * (2 * MiB))
+    digest = sha(image)
+    info = info_json(esp32sim, image)
+    assert info["size"] == 2 * MiB
+    assert info["table_error"]
+    assert info["partitions"] == []
+    assert "partition table: none" in ok(esp32sim("flash", "info", image)).out
+    assert sha(image) == digest
+
+
+def test_info_missing_file(esp32sim, tmp_path):
+    r = failed(esp32sim("flash", "info", tmp_path / "x.bin"), "x.bin: no such file")
+    assert r.err.startswith("esp32sim: flash info: ")
+    assert not (tmp_path / "x.bin").exists()
+
+
+def test_info_not_an_image(esp32sim, tmp_path):
+    odd = tmp_path / "odd.bin"
+    odd.write_bytes(b"\xff" * 1000)
+    failed(esp32sim("flash", "info", odd), "odd.bin")
+    assert odd.read_bytes() == b"\xff" * 1000
+
+
+def test_info_usage_errors(esp32sim):
+    usage_error(esp32sim("flash", "info"), "flash info")
+    usage_error(esp32sim("flash", "info", "a.bin", "--yaml"), "flash info")
+
+
+# ---- help, version, dispatch ----
+
+@pytest.mark.parametrize("sub", ["new", "info"])
+def test_flash_subcommand_help(esp32sim, sub):
+    r = ok(esp32sim("flash", sub, "--help"))
+    assert r.out.startswith(f"Usage: esp32sim flash {sub} ")
+    assert ok(esp32sim("flash", sub, "-h")).out == r.out
+
+
+def test_flash_group_help(esp32sim):
+    r = ok(esp32sim("flash", "--help"))
+    assert r.out.startswith("Usage: esp32sim flash ")
+    assert "  new " in r.out and "  info " in r.out
+    assert ok(esp32sim("help", "flash")).out == r.out
+    usage_error(esp32sim("flash"), "flash")
+    usage_error(esp32sim("flash", "old"), "flash")
+
+
+def test_top_level_help_and_version(esp32sim):
+    r = ok(esp32sim("--help"))
+    assert r.out.startswith("Usage: esp32sim ")
+    for command in ["run", "repl", "flash", "part"]:
+        assert f"  {command} " in r.out
+    assert ok(esp32sim("help")).out == r.out
+    assert ok(esp32sim("-h")).out == r.out
+    assert ok(esp32sim("--version")).out == "esp32sim 0.1.0\n"
+
+
+def test_top_level_usage_errors(esp32sim):
+    for args in [[], ["frobnicate"], ["--frobnicate"], ["help", "frobnicate"]]:
+        r = esp32sim(*args)
+        assert r.code == 2, (args, r)
+        assert r.err.startswith("esp32sim: ") and "Try 'esp32sim --help'." in r.err, (args, r)
