@@ -115,7 +115,7 @@ static int open_board(const char *cmd, const run_options *o, esim_device **dev)
 {
     esim_device_config cfg = {0};
     uint64_t size = 0;
-    if (o->size != NULL && !cli_parse_size(o->size, &size))
+    if (o->size != NULL && (!cli_parse_size(o->size, &size) || !esim_flash_size_supported((size_t)size)))
         return cli_usage_error(cmd, "bad flash size '%s' (2MB, 4MB, 8MB or 16MB)", o->size);
     cfg.flash_path = o->flash ? o->flash : default_flash_path();
     if (cfg.flash_path == NULL)
@@ -162,13 +162,23 @@ static void stop_interpreter(void)
     Py_FinalizeEx();
 }
 
+/* Output goes through the interpreter's own streams, stdout flushed first, so
+ * it interleaves with the script's prints as on a board's UART. */
+static void flush_stdout(void)
+{
+    PyObject *out = PySys_GetObject("stdout");
+    PyObject *r = out ? PyObject_CallMethod(out, "flush", NULL) : NULL;
+    Py_XDECREF(r);
+    PyErr_Clear();
+}
+
 /* "name: message" as MicroPython prints an exception (empty message kept). */
 static void print_exception_line(PyObject *exc)
 {
     PyObject *name = PyType_GetName(Py_TYPE(exc));
     PyObject *text = PyObject_Str(exc);
     if (name != NULL && text != NULL)
-        fprintf(stderr, "%s: %s\n", PyUnicode_AsUTF8(name), PyUnicode_AsUTF8(text));
+        PySys_FormatStderr("%U: %U\n", name, text);
     PyErr_Clear();
     Py_XDECREF(name);
     Py_XDECREF(text);
@@ -177,12 +187,12 @@ static void print_exception_line(PyObject *exc)
 /* MicroPython's traceback: one line per frame, no source lines. */
 static void print_traceback(PyObject *exc)
 {
-    fprintf(stderr, "Traceback (most recent call last):\n");
+    flush_stdout();
+    PySys_WriteStderr("Traceback (most recent call last):\n");
     for (PyObject *tb = PyException_GetTraceback(exc); tb != NULL && tb != Py_None;) {
         PyTracebackObject *t = (PyTracebackObject *)tb;
         PyCodeObject *code = PyFrame_GetCode(t->tb_frame);
-        fprintf(stderr, "  File \"%s\", line %d, in %s\n", PyUnicode_AsUTF8(code->co_filename), t->tb_lineno,
-                PyUnicode_AsUTF8(code->co_name));
+        PySys_FormatStderr("  File \"%U\", line %d, in %U\n", code->co_filename, t->tb_lineno, code->co_name);
         Py_DECREF(code);
         PyObject *next = (PyObject *)t->tb_next;
         Py_XINCREF(next);
@@ -213,12 +223,19 @@ static boot_outcome classify(PyObject *exc, int *status)
     if (PyErr_GivenExceptionMatches(exc, esim_py_Reset))
         return BOOT_RESET;
     if (PyErr_GivenExceptionMatches(exc, esim_py_Panic)) {
-        print_exception_line(exc);
-        fprintf(stderr, "Rebooting...\n");
+        PyObject *text = PyObject_Str(exc);
+        flush_stdout();
+        if (text != NULL)
+            PySys_FormatStderr("%U\n\nRebooting...\n", text);
+        Py_XDECREF(text);
+        PyErr_Clear();
+        *status = 1;
         return BOOT_RESET;
     }
     if (PyErr_GivenExceptionMatches(exc, esim_py_PowerLoss)) {
-        fprintf(stderr, "esp32sim: the board lost power (power cut); powering it on again\n");
+        flush_stdout();
+        PySys_WriteStderr("esp32sim: the board lost power (power cut); powering it on again\n");
+        *status = 1;
         return BOOT_POWER_LOSS;
     }
     if (PyErr_GivenExceptionMatches(exc, PyExc_SystemExit))
@@ -258,6 +275,7 @@ static PyObject *run_file(const char *path)
 static boot_outcome run_script_once(const char *path, int *status)
 {
     PyObject *result = run_file(path);
+    *status = 0;
     if (result != NULL) {
         Py_DECREF(result);
         return BOOT_DONE;
@@ -296,11 +314,8 @@ static int boot_loop(esim_device *dev, const run_options *o, int argc, char **ar
         stop_interpreter();
         if (outcome == BOOT_POWER_LOSS && esim_device_power_cycle(dev) == ESP_OK)
             continue;
-        if (outcome != BOOT_RESET) {
-            if (outcome == BOOT_POWER_LOSS)
-                status = 1;
+        if (outcome != BOOT_RESET)
             break;
-        }
         if (esim_device_boot_error(dev) != NULL)
             return cli_fail("run", "the board did not boot: %s", esim_device_boot_error(dev));
     }

@@ -255,7 +255,7 @@ static PyType_Slot mem_slots[] = {
 };
 
 static PyType_Spec mem_spec = {
-    .name = "mem",   /* MicroPython prints the type as <class 'mem'> */
+    .name = "machine.mem",   /* __name__ "mem", as MicroPython names it */
     .basicsize = sizeof(mem_object),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
     .slots = mem_slots,

@@ -5,9 +5,9 @@
  *
  * CPython has no MicroPython heap or C stack to report, so mem_info and
  * stack_use print a small model of them (see docs/python-machine.md): the
- * ESP32 port's initial 56 KiB GC heap, filled by a fixed baseline plus what
- * CPython allocated since the module was made, one 16-byte block per CPython
- * block; the stack as a base plus a fixed cost per Python frame. */
+ * ESP32 port's initial 56 KiB GC heap, holding a fixed baseline at the first
+ * look after a boot plus what CPython allocated since, one 16-byte block per
+ * CPython block; the stack as a base plus a fixed cost per Python frame. */
 #include "binding.h"
 
 #include <stdbool.h>
@@ -29,13 +29,38 @@
 #define HEAP_POOL_START 0x3ffb8540u     /* where the GC pool starts in DRAM */
 #define DUMP_BLOCKS_PER_LINE 64u
 
+/* Which boot of which board: a reset (hard or soft) gives MicroPython a
+ * fresh heap and an empty schedule queue, and a test's next board is a new
+ * boot too. */
+typedef struct {
+    esim_device *board;
+    uint32_t boot_count;
+    bool soft_reset;
+} boot_id;
+
+static boot_id current_boot(void)
+{
+    boot_id id = {esim_py_current_board_or_null(), 0, false};
+    if (id.board != NULL) {
+        id.boot_count = esim_device_boot_count(id.board);
+        id.soft_reset = esim_device_soft_reset_since_boot(id.board);
+    }
+    return id;
+}
+
+static int same_boot(boot_id a, boot_id b)
+{
+    return a.board == b.board && a.boot_count == b.boot_count && a.soft_reset == b.soft_reset;
+}
+
 typedef struct {
     uint32_t opt_level;          /* mp_optimise_value (a machine word) */
     uint16_t gc_lock_depth;      /* as py/gc.c keeps it: depth << LOCK_DEPTH_SHIFT */
     int32_t interrupt_char;
     int32_t emergency_buf_size;
     int scheduled;               /* callbacks queued and not yet run */
-    Py_ssize_t blocks_at_start;  /* CPython's allocated blocks when the module was made */
+    boot_id heap_boot;           /* the boot the heap model was last looked at in */
+    Py_ssize_t blocks_at_boot;   /* CPython's allocated blocks at that first look */
 } micropython_state;
 
 static micropython_state *state_of(PyObject *module)
@@ -155,10 +180,17 @@ static uint32_t allocation_size(uint32_t index, uint32_t blocks_left)
     return size < blocks_left ? size : blocks_left;
 }
 
-static heap_model heap_now(const micropython_state *st)
+/* The first look in a boot sees the baseline; later ones add what CPython
+ * allocated since. */
+static heap_model heap_now(micropython_state *st)
 {
     heap_model m = {0, 0, 0, 0};
-    Py_ssize_t grown = cpython_allocated_blocks() - st->blocks_at_start;
+    boot_id now = current_boot();
+    if (!same_boot(now, st->heap_boot)) {
+        st->heap_boot = now;
+        st->blocks_at_boot = cpython_allocated_blocks();
+    }
+    Py_ssize_t grown = cpython_allocated_blocks() - st->blocks_at_boot;
     uint64_t used = HEAP_BASELINE_BLOCKS + (uint64_t)(grown > 0 ? grown : 0);
     m.used_blocks = used > HEAP_TOTAL_BLOCKS ? HEAP_TOTAL_BLOCKS : (uint32_t)used;
     for (uint32_t i = 0, left = m.used_blocks; left > 0; i++) {
@@ -244,6 +276,8 @@ static PyObject *micropython_mem_info(PyObject *module, PyObject *args, PyObject
 {
     if (esim_py_check_num(arg_count(args), kwargs, 0, 1, 0))
         return NULL;
+    if (esim_py_board() == NULL)
+        return NULL;
     heap_model m = heap_now(state_of(module));
     char line[64];
     snprintf(line, sizeof line, "stack: %u out of %u\n", stack_usage(), STACK_LIMIT_BYTES);
@@ -323,43 +357,50 @@ static int unwinds_firmware(void)
         (esim_py_PowerLoss != NULL && PyErr_ExceptionMatches(esim_py_PowerLoss));
 }
 
+/* mp_obj_print_exception: the frames, innermost last, without source
+ * lines, then "Type: message". */
+static void print_traceback_frames(PyObject *tb)
+{
+    char line[512];
+    for (; tb != NULL && tb != Py_None; tb = (PyObject *)((PyTracebackObject *)tb)->tb_next) {
+        PyTracebackObject *t = (PyTracebackObject *)tb;
+        PyCodeObject *code = PyFrame_GetCode(t->tb_frame);
+        const char *file = PyUnicode_AsUTF8(code->co_filename);
+        const char *name = PyUnicode_AsUTF8(code->co_name);
+        if (file != NULL && name != NULL) {
+            snprintf(line, sizeof line, "  File \"%s\", line %d, in %s\n", file, t->tb_lineno, name);
+            write_out(line);
+        }
+        Py_DECREF(code);
+    }
+}
+
+static void print_exception_line(PyObject *value)
+{
+    PyObject *name = PyType_GetName(Py_TYPE(value));
+    PyObject *text = PyObject_Str(value);
+    PyObject *line = name != NULL && text != NULL ? PyUnicode_FromFormat("%U: %U\n", name, text) : NULL;
+    const char *utf8 = line != NULL ? PyUnicode_AsUTF8(line) : NULL;
+    if (utf8 != NULL)
+        write_out(utf8);
+    Py_XDECREF(line);
+    Py_XDECREF(text);
+    Py_XDECREF(name);
+}
+
 static void print_exception_to_stdout(void)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
-    PyObject *out = PySys_GetObject("stdout");
-    PyObject *traceback = PyImport_ImportModule("traceback");
-    PyObject *printed = NULL;
-    if (traceback != NULL && out != NULL) {
-        printed = PyObject_CallMethod(traceback, "print_exception", "OOOOO",
-            type, value != NULL ? value : Py_None, tb != NULL ? tb : Py_None, Py_None, out);
-    }
-    if (printed == NULL)
-        PyErr_Clear();
-    Py_XDECREF(printed);
-    Py_XDECREF(traceback);
+    write_out("Traceback (most recent call last):\n");
+    print_traceback_frames(tb);
+    if (value != NULL)
+        print_exception_line(value);
+    PyErr_Clear();   /* whatever printing raised */
     Py_XDECREF(type);
     Py_XDECREF(value);
     Py_XDECREF(tb);
-}
-
-/* A queued call belongs to the boot it was queued in: a reset (hard or
- * soft) empties MicroPython's queue, and a test's next board is a new boot. */
-typedef struct {
-    esim_device *board;
-    uint32_t boot_count;
-    bool soft_reset;
-} boot_id;
-
-static boot_id current_boot(void)
-{
-    boot_id id = {esim_py_current_board_or_null(), 0, false};
-    if (id.board != NULL) {
-        id.boot_count = esim_device_boot_count(id.board);
-        id.soft_reset = esim_device_soft_reset_since_boot(id.board);
-    }
-    return id;
 }
 
 typedef struct {
@@ -377,9 +418,18 @@ static void free_scheduled(scheduled_call *call)
     PyMem_RawFree(call);
 }
 
-static int same_boot(boot_id a, boot_id b)
+/* mp_call_function_1, with MicroPython's words for a non-callable. */
+static PyObject *call_one(PyObject *function, PyObject *argument)
 {
-    return a.board == b.board && a.boot_count == b.boot_count && a.soft_reset == b.soft_reset;
+    if (!PyCallable_Check(function)) {
+        PyObject *name = PyType_GetName(Py_TYPE(function));
+        if (name != NULL) {
+            PyErr_Format(PyExc_TypeError, "'%U' object isn't callable", name);
+            Py_DECREF(name);
+        }
+        return NULL;
+    }
+    return PyObject_CallOneArg(function, argument);
 }
 
 static int run_scheduled(void *arg)
@@ -390,7 +440,7 @@ static int run_scheduled(void *arg)
         free_scheduled(call);
         return 0;
     }
-    PyObject *result = PyObject_CallOneArg(call->function, call->argument);
+    PyObject *result = call_one(call->function, call->argument);
     free_scheduled(call);
     if (result != NULL) {
         Py_DECREF(result);
@@ -469,6 +519,5 @@ PyObject *esim_py_make_micropython(void)
         return NULL;
     micropython_state *st = state_of(module);
     st->interrupt_char = DEFAULT_INTERRUPT_CHAR;
-    st->blocks_at_start = cpython_allocated_blocks();
     return module;
 }

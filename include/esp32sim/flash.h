@@ -42,10 +42,29 @@ bool esim_flash_size_supported(size_t size);
  * mismatch or unsupported size), ESP_FAIL (I/O error; see errno). */
 esp_err_t esim_flash_open_file(const char *path, size_t size, bool create, esim_flash **out);
 
+/* Open an existing image file for looking only (inspection tools, esptool
+ * dumps made read-only). The file is opened O_RDONLY and mapped read-only,
+ * so a file without write permission opens too, and the file is never
+ * modified. Size rules as for esim_flash_open_file: the file's size must be
+ * supported and `size` must be 0 or equal to it. The wear sidecar is loaded
+ * if present, but never written.
+ * On such a chip esim_flash_program, esim_flash_erase_sector and
+ * esim_flash_erase_range refuse every call (even with len 0) with
+ * ESP_ERR_NOT_ALLOWED once their arguments are valid, change nothing and
+ * count nothing; reads work and are counted in memory only;
+ * esim_flash_sync and esim_flash_close write nothing.
+ * Errors: ESP_ERR_NOT_FOUND (missing), ESP_ERR_INVALID_SIZE, ESP_FAIL (I/O
+ * error; see errno), ESP_ERR_INVALID_ARG, ESP_ERR_NO_MEM. */
+esp_err_t esim_flash_open_file_readonly(const char *path, size_t size, esim_flash **out);
+
+/* True for a chip opened with esim_flash_open_file_readonly. */
+bool esim_flash_read_only(const esim_flash *flash);
+
 /* A flash chip held in memory, 0xFF-filled. */
 esp_err_t esim_flash_open_memory(size_t size, esim_flash **out);
 
-/* Write the image and the wear sidecar to disk (file-backed only). */
+/* Write the image and the wear sidecar to disk (file-backed, writable
+ * chips only; a read-only chip has nothing to write: ESP_OK). */
 esp_err_t esim_flash_sync(esim_flash *flash);
 
 /* Sync and release. NULL is accepted. */
@@ -57,7 +76,8 @@ const char *esim_flash_path(const esim_flash *flash);   /* NULL for memory */
 /* Bounds-checked operations, with ESP-IDF's error codes:
  * addr + len beyond the chip -> ESP_ERR_INVALID_ARG; erase of an unaligned
  * address or length -> ESP_ERR_INVALID_ARG; any operation while the power is
- * cut -> ESP_ERR_FLASH_OP_FAIL. len 0 is a no-op that succeeds. */
+ * cut -> ESP_ERR_FLASH_OP_FAIL; program or erase of a read-only chip ->
+ * ESP_ERR_NOT_ALLOWED. len 0 is a no-op that succeeds. */
 esp_err_t esim_flash_read(esim_flash *flash, uint32_t addr, void *buf, size_t len);
 esp_err_t esim_flash_program(esim_flash *flash, uint32_t addr, const void *buf, size_t len);
 esp_err_t esim_flash_erase_sector(esim_flash *flash, uint32_t sector_index);

@@ -105,7 +105,7 @@ def parse_mem_info(text):
             [int(g) for g in blocks.groups()], lines[3:])
 
 
-def test_mem_info_format(capsys):
+def test_mem_info_format(board, capsys):
     assert micropython.mem_info() is None
     out = capsys.readouterr().out
     stack, gc, blocks, rest = parse_mem_info(out)
@@ -119,7 +119,7 @@ def test_mem_info_format(capsys):
     assert rest == [""]                          # nothing after the two GC lines
 
 
-def test_mem_info_stack_matches_stack_use(capsys):
+def test_mem_info_stack_matches_stack_use(board, capsys):
     micropython.mem_info()
     use = micropython.stack_use()
     stack, _, _, _ = parse_mem_info(capsys.readouterr().out)
@@ -143,12 +143,42 @@ def used_bytes(capsys):
     return parse_mem_info(capsys.readouterr().out)[1][1]
 
 
-def test_mem_info_used_follows_allocations(capsys):
+HEAP_BASELINE = 1792       # what the model's heap holds at the first look after a boot
+
+
+def test_mem_info_first_look_after_a_boot_sees_the_baseline(board, capsys):
+    used_bytes(capsys)
+    with pytest.raises(esp32sim.Reset):
+        machine.reset()
+    assert used_bytes(capsys) == HEAP_BASELINE
+    held = [object() for _ in range(1000)]
+    assert used_bytes(capsys) > HEAP_BASELINE
+    with pytest.raises(esp32sim.Reset):
+        machine.reset()
+    assert used_bytes(capsys) == HEAP_BASELINE      # a fresh heap after the reset
+    held += [object() for _ in range(1000)]
+    board.soft_reset()
+    assert used_bytes(capsys) == HEAP_BASELINE      # and after a soft reset
+    assert len(held) == 2000
+
+
+def test_mem_info_used_follows_allocations(board, capsys):
     before = used_bytes(capsys)
     held = [object() for _ in range(1000)]
     after = used_bytes(capsys)
     assert after >= before + 500 * BLOCK
-    assert len(held) == 1000
+    del held[:]
+    assert used_bytes(capsys) < after
+
+
+def test_mem_info_used_is_capped_at_the_heap_size(board, capsys):
+    used_bytes(capsys)
+    held = [object() for _ in range(HEAP_TOTAL)]
+    micropython.mem_info()
+    _, gc, blocks, _ = parse_mem_info(capsys.readouterr().out)
+    assert gc[:3] == [HEAP_TOTAL, HEAP_TOTAL, 0]
+    assert blocks[3] == 0
+    assert len(held) == HEAP_TOTAL
 
 
 def expand_layout(lines):
@@ -168,7 +198,8 @@ def expand_layout(lines):
 
 
 @pytest.mark.parametrize("verbose", [1, True, False])
-def test_mem_info_verbose_dumps_the_allocation_table(capsys, verbose):
+def test_mem_info_verbose_dumps_the_allocation_table(board, capsys, verbose):
+    [object() for _ in range(100)]     # some churn: the table must stay consistent
     micropython.mem_info(verbose)   # any argument at all, even False, asks for the table
     _, gc, blocks, rest = parse_mem_info(capsys.readouterr().out)
     assert rest[-1] == ""
@@ -243,9 +274,16 @@ def test_schedule_prints_exceptions_instead_of_raising(board, capsys):
     micropython.schedule(42, None)               # not callable: found out when it runs
     for _ in range(3):
         pass
-    out = capsys.readouterr().out
-    assert "ValueError: scheduled 7" in out
-    assert "TypeError: 'int' object is not callable" in out
+    out = capsys.readouterr().out.split("\n")
+    # MicroPython's format: the frames without source lines, then the exception.
+    assert out == [
+        "Traceback (most recent call last):",
+        '  File "%s", line %d, in boom' % (__file__, boom.__code__.co_firstlineno + 1),
+        "ValueError: scheduled 7",
+        "Traceback (most recent call last):",
+        "TypeError: 'int' object isn't callable",
+        "",
+    ]
 
 
 def test_schedule_reset_unwinds_and_empties_the_queue(board):
