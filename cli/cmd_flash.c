@@ -188,8 +188,6 @@ static int flash_new(int argc, char **argv)
 
 /* ---- flash info ---- */
 
-#define MAX_SIDECAR (1024u * 1024u)
-
 typedef struct {
     uint32_t sector;
     uint32_t erases;
@@ -257,7 +255,7 @@ static int collect_flash(const char *cmd, const char *image, image_info *info)
 {
     esim_flash *flash;
     errno = 0;
-    esp_err_t err = esim_flash_open_file(image, 0, false, &flash);
+    esp_err_t err = esim_flash_open_file_readonly(image, 0, &flash);
     if (err)
         return flash_open_fail(cmd, image, err);
     info->size = esim_flash_size(flash);
@@ -295,10 +293,12 @@ static void collect_rows(esim_device *dev, image_info *info)
     }
 }
 
-/* The partitions a booted board sees: the table, then registered ones. */
+/* The partitions a booted board sees: the table, then registered ones.
+ * The board is read-only, so its boot leaves the image and the counters
+ * as they were. */
 static void collect_partitions(const char *image, image_info *info)
 {
-    esim_device_config cfg = {.flash_path = image};
+    esim_device_config cfg = {.flash_path = image, .read_only = true};
     esim_ptable_error why = {.line = -1, .message = ""};
     esim_device *dev;
     esp_err_t err = esim_device_open(&cfg, &dev, &why);
@@ -313,36 +313,6 @@ static void collect_partitions(const char *image, image_info *info)
     else
         collect_rows(dev, info);
     esim_device_close(dev);
-}
-
-/* The wear sidecar as it was before the board booted: booting reads the
- * table through the flash model, and looking must not count as using. */
-typedef enum { SIDECAR_UNKNOWN, SIDECAR_ABSENT, SIDECAR_SAVED } sidecar_state;
-
-typedef struct {
-    char *path;
-    sidecar_state state;
-    uint8_t *data;
-    size_t len;
-} saved_sidecar;
-
-static void save_sidecar(const char *image, saved_sidecar *s)
-{
-    *s = (saved_sidecar){wear_path(image), SIDECAR_UNKNOWN, NULL, 0};
-    if (!s->path)
-        return;
-    int e = cli_read_file(s->path, MAX_SIDECAR, &s->data, &s->len);
-    s->state = e == 0 ? SIDECAR_SAVED : e == ENOENT ? SIDECAR_ABSENT : SIDECAR_UNKNOWN;
-}
-
-static void restore_sidecar(saved_sidecar *s)
-{
-    if (s->state == SIDECAR_SAVED)
-        cli_write_file_atomic(s->path, s->data, s->len);
-    else if (s->state == SIDECAR_ABSENT)
-        cli_remove(s->path);
-    free(s->data);
-    free(s->path);
 }
 
 /* ---- text output ---- */
@@ -519,15 +489,13 @@ static void print_info_json(const char *image, const image_info *info)
     printf("}\n");
 }
 
-/* Everything info shows, leaving the image and its counters as they were. */
+/* Everything info shows; both opens are read-only, so the image and its
+ * counters stay as they were. */
 static int collect_info(const char *cmd, const char *image, image_info *info)
 {
-    saved_sidecar sidecar;
-    save_sidecar(image, &sidecar);
     int status = collect_flash(cmd, image, info);
     if (status == CLI_OK)
         collect_partitions(image, info);
-    restore_sidecar(&sidecar);
     return status;
 }
 

@@ -51,7 +51,8 @@ static const char usage_read[] =
     "\n"
     "Copy the whole partition LABEL of IMAGE to FILE, or to stdout when FILE\n"
     "is missing or '-'. LABEL is looked up among app partitions first, then\n"
-    "data partitions (including the 'vfs' partition registered at boot).\n";
+    "data partitions (including the 'vfs' partition registered at boot).\n"
+    "IMAGE is opened read-only: neither it nor its counters change.\n";
 
 static const char usage_write[] =
     "Usage: esp32sim part write IMAGE LABEL FILE\n"
@@ -229,11 +230,13 @@ typedef struct {
     esim_partition part;
 } target;
 
-static int open_image(const char *cmd, const char *image, esim_device **dev)
+/* `read_only`: part read only looks, and must not change the image or
+ * its counters (and works on an image file without write permission). */
+static int open_image(const char *cmd, const char *image, bool read_only, esim_device **dev)
 {
     if (!cli_file_exists(image))
         return cli_fail(cmd, "%s: %s", image, cli_errno_text(ENOENT));
-    esim_device_config cfg = {.flash_path = image};
+    esim_device_config cfg = {.flash_path = image, .read_only = read_only};
     esim_ptable_error why = {.line = -1, .message = ""};
     esp_err_t err = esim_device_open(&cfg, dev, &why);
     if (err)
@@ -266,9 +269,9 @@ static int label_not_found(const char *cmd, const char *image, esim_device *dev,
     return cli_fail(cmd, "%s: no app or data partition labelled '%s' (partitions: %s)", image, label, names);
 }
 
-static int open_target(const char *cmd, const char *image, const char *label, target *t)
+static int open_target(const char *cmd, const char *image, const char *label, bool read_only, target *t)
 {
-    int status = open_image(cmd, image, &t->dev);
+    int status = open_image(cmd, image, read_only, &t->dev);
     if (status)
         return status;
     if (!find_by_label(t->dev, label, &t->part)) {
@@ -335,7 +338,7 @@ static int part_read(int argc, char **argv)
     if (status >= 0)
         return status;
     target t;
-    status = open_target(cmd, pos[0], pos[1], &t);
+    status = open_target(cmd, pos[0], pos[1], true, &t);
     if (status)
         return status;
     status = read_partition(cmd, pos[0], &t, pos[2]);
@@ -382,7 +385,7 @@ static int part_write(int argc, char **argv)
     if (e)
         return cli_fail(cmd, "%s: %s", pos[2], cli_errno_text(e));
     target t;
-    status = open_target(cmd, pos[0], pos[1], &t);
+    status = open_target(cmd, pos[0], pos[1], false, &t);
     if (status == CLI_OK) {
         status = refuse_readonly(cmd, pos[0], &t);
         if (status == CLI_OK)
@@ -403,7 +406,7 @@ static int part_erase(int argc, char **argv)
     if (status >= 0)
         return status;
     target t;
-    status = open_target(cmd, pos[0], pos[1], &t);
+    status = open_target(cmd, pos[0], pos[1], false, &t);
     if (status)
         return status;
     status = refuse_readonly(cmd, pos[0], &t);

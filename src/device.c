@@ -195,8 +195,13 @@ static esp_err_t boot(esim_device *dev, esim_reset_reason reason)
 static esp_err_t open_flash(const esim_device_config *cfg, bool exists, size_t size, esim_flash **flash,
                             esim_ptable_error *why)
 {
-    esp_err_t err = cfg->flash_path ? esim_flash_open_file(cfg->flash_path, exists ? cfg->flash_size : size, true, flash)
-                                    : esim_flash_open_memory(size, flash);
+    esp_err_t err;
+    if (cfg->read_only)
+        err = esim_flash_open_file_readonly(cfg->flash_path, cfg->flash_size, flash);
+    else if (cfg->flash_path)
+        err = esim_flash_open_file(cfg->flash_path, exists ? cfg->flash_size : size, true, flash);
+    else
+        err = esim_flash_open_memory(size, flash);
     if (err == ESP_ERR_INVALID_SIZE)
         say(why, "%s: the flash size must be 2, 4, 8 or 16 MiB and match an existing image%s",
             cfg->flash_path ? cfg->flash_path : "flash", "");
@@ -206,13 +211,31 @@ static esp_err_t open_flash(const esim_device_config *cfg, bool exists, size_t s
     return err;
 }
 
+/* A read-only board can only look at an image that is already there:
+ * making one (or a memory chip) would need writing its table. */
+static esp_err_t check_read_only(const esim_device_config *cfg, bool exists, esim_ptable_error *why)
+{
+    if (!cfg->read_only)
+        return ESP_OK;
+    if (cfg->flash_path == NULL) {
+        say(why, "a read-only board needs an existing flash image file%s%s", "", "");
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (exists)
+        return ESP_OK;
+    say(why, "%s: no such flash image (a read-only board never creates one)%s", cfg->flash_path, "");
+    return ESP_ERR_NOT_FOUND;
+}
+
 static esp_err_t prepare_flash(esim_device *dev, const esim_device_config *cfg, esim_ptable_error *why)
 {
     bool exists = cfg->flash_path != NULL && access(cfg->flash_path, F_OK) == 0;
     size_t size = cfg->flash_size ? cfg->flash_size : ESIM_DEFAULT_FLASH_SIZE;
     bool wants_layout = cfg->layout != NULL || cfg->layout_csv != NULL;
     esim_ptable *wanted = &dev->table;
-    esp_err_t err = ESP_OK;
+    esp_err_t err = check_read_only(cfg, exists, why);
+    if (err)
+        return err;
     if (!exists && !esim_flash_size_supported(size)) {
         say(why, "the flash size must be 2, 4, 8 or 16 MiB%s%s", "", "");
         return ESP_ERR_INVALID_SIZE;

@@ -4,6 +4,8 @@
  * malloc'd buffer. Program ANDs, erase sets a 4 KiB sector to 0xFF. Every
  * operation that reaches the chip is counted; file images keep their
  * counters and per-sector erase counts in a "<path>.wear" sidecar.
+ * A read-only image is mapped PROT_READ from an O_RDONLY descriptor; it
+ * refuses programs and erases and never writes the image or the sidecar.
  * Power cuts are injected from a seeded PRNG so a run can be replayed. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -39,6 +41,7 @@ struct esim_flash {
     uint32_t sectors;
     char *path;                 /* NULL for a memory chip */
     bool mapped;                /* data is an mmap of the image file */
+    bool read_only;             /* opened for looking: no writes, no sync */
     esim_flash_counters counters;
     uint32_t *wear;             /* erase count per sector */
     cut_mode cut;
@@ -295,8 +298,8 @@ esp_err_t esim_flash_open_memory(size_t size, esim_flash **out)
     return ESP_OK;
 }
 
-/* Opens an existing image read-write and checks its size. On success
- * *size holds the image's size. */
+/* Checks the size of an open existing image. On success *size holds the
+ * image's size. */
 static esp_err_t open_existing(int fd, size_t *size)
 {
     struct stat st;
@@ -313,14 +316,16 @@ static esp_err_t open_existing(int fd, size_t *size)
     return ESP_OK;
 }
 
-/* Maps the image and, for a new one, fills it with 0xFF. */
+/* Maps the image (read-only when f->read_only) and, for a new one, fills
+ * it with 0xFF. */
 static esp_err_t map_image(esim_flash *f, int fd, bool fresh)
 {
+    int prot = f->read_only ? PROT_READ : PROT_READ | PROT_WRITE;
     void *p;
 
     if (fresh && ftruncate(fd, (off_t)f->size) != 0)
         return ESP_FAIL;
-    p = mmap(NULL, f->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    p = mmap(NULL, f->size, prot, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
         return ESP_FAIL;
     f->data = p;
@@ -360,7 +365,7 @@ static int open_image_fd(const char *path, size_t size, bool create,
  * the sidecar. A fresh image starts with zero counters, whatever sidecar
  * an older image may have left behind. */
 static esp_err_t open_image(const char *path, int fd, size_t size, bool fresh,
-                            esim_flash **out)
+                            bool read_only, esim_flash **out)
 {
     esim_flash *f;
     char *wear_path;
@@ -370,6 +375,7 @@ static esp_err_t open_image(const char *path, int fd, size_t size, bool fresh,
         err = flash_alloc(size, &f);
     if (err)
         return err;
+    f->read_only = read_only;
     f->path = join_path(path, "");
     wear_path = join_path(path, ".wear");
     err = (f->path && wear_path) ? map_image(f, fd, fresh) : ESP_ERR_NO_MEM;
@@ -398,11 +404,32 @@ esp_err_t esim_flash_open_file(const char *path, size_t size, bool create, esim_
     fd = open_image_fd(path, size, create, &fresh, &err);
     if (fd < 0)
         return err;
-    err = open_image(path, fd, size, fresh, out);
+    err = open_image(path, fd, size, fresh, false, out);
     close(fd);      /* the mapping keeps the file */
     if (err && fresh)
         unlink(path);
     return err;
+}
+
+esp_err_t esim_flash_open_file_readonly(const char *path, size_t size, esim_flash **out)
+{
+    esp_err_t err;
+    int fd;
+
+    if (!path || !out)
+        return ESP_ERR_INVALID_ARG;
+    *out = NULL;
+    fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return errno == ENOENT ? ESP_ERR_NOT_FOUND : ESP_FAIL;
+    err = open_image(path, fd, size, false, true, out);
+    close(fd);      /* the mapping keeps the file */
+    return err;
+}
+
+bool esim_flash_read_only(const esim_flash *flash)
+{
+    return flash && flash->read_only;
 }
 
 esp_err_t esim_flash_sync(esim_flash *flash)
@@ -412,7 +439,7 @@ esp_err_t esim_flash_sync(esim_flash *flash)
 
     if (!flash)
         return ESP_ERR_INVALID_ARG;
-    if (!flash->mapped)
+    if (!flash->mapped || flash->read_only)
         return ESP_OK;
     if (msync(flash->data, flash->size, MS_SYNC) != 0)
         return ESP_FAIL;
@@ -535,6 +562,14 @@ static esp_err_t check_power(const esim_flash *f)
     return f->powered ? ESP_OK : ESP_ERR_FLASH_OP_FAIL;
 }
 
+/* A mutating operation may go ahead: the chip is writable and powered. */
+static esp_err_t check_writable(const esim_flash *f)
+{
+    if (f->read_only)
+        return ESP_ERR_NOT_ALLOWED;
+    return check_power(f);
+}
+
 esp_err_t esim_flash_read(esim_flash *flash, uint32_t addr, void *buf, size_t len)
 {
     esp_err_t err = check_range(flash, addr, len);
@@ -599,7 +634,7 @@ esp_err_t esim_flash_program(esim_flash *flash, uint32_t addr, const void *buf, 
         return err;
     if (!buf && len > 0)
         return ESP_ERR_INVALID_ARG;
-    err = check_power(flash);
+    err = check_writable(flash);
     if (err || len == 0)
         return err;
     if (op_is_cut(flash)) {
@@ -646,7 +681,7 @@ esp_err_t esim_flash_erase_sector(esim_flash *flash, uint32_t sector_index)
 {
     if (!flash || sector_index >= flash->sectors)
         return ESP_ERR_INVALID_ARG;
-    esp_err_t err = check_power(flash);
+    esp_err_t err = check_writable(flash);
     if (err)
         return err;
     return erase_one(flash, sector_index);
@@ -659,7 +694,7 @@ esp_err_t esim_flash_erase_range(esim_flash *flash, uint32_t addr, size_t len)
         return err;
     if (addr % ESIM_FLASH_SECTOR_SIZE || len % ESIM_FLASH_SECTOR_SIZE)
         return ESP_ERR_INVALID_ARG;
-    err = check_power(flash);
+    err = check_writable(flash);
     uint32_t first = addr / ESIM_FLASH_SECTOR_SIZE;
     uint32_t count = (uint32_t)(len / ESIM_FLASH_SECTOR_SIZE);
     for (uint32_t i = 0; !err && i < count; i++)

@@ -43,12 +43,20 @@ typedef struct {
     const char *layout;       /* "default", "ota" or a CSV file; NULL: the image's own
                                  table, or "default" for a new image */
     const char *layout_csv;   /* CSV text, used instead of `layout` when set */
+    bool read_only;           /* look, never write: the image is opened with
+                                 esim_flash_open_file_readonly (programs and
+                                 erases fail with ESP_ERR_NOT_ALLOWED, the image
+                                 and its .wear are never written). It must exist
+                                 (ESP_ERR_NOT_FOUND otherwise; a NULL flash_path
+                                 is ESP_ERR_INVALID_ARG); a layout is only
+                                 compared with the image's table, as always */
 } esim_device_config;
 
 /* Open (or create) the board's flash and power it on.
  * A new image gets the layout's table written at 0x8000. An existing image
  * keeps its table; asking for a different layout is an error, never a silent
- * rewrite. `why` (may be NULL) says what was wrong, naming the file.
+ * rewrite. With cfg->read_only nothing is created or written (see above).
+ * `why` (may be NULL) says what was wrong, naming the file.
  * Errors: those of esim_flash_open_file, ESP_ERR_INVALID_ARG (bad layout or
  * CSV), ESP_ERR_INVALID_STATE / ESP_ERR_INVALID_CRC (no valid table in the
  * image, or a different one), ESP_ERR_NO_MEM. */
