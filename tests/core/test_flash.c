@@ -10,7 +10,10 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -601,6 +604,186 @@ static void test_new_image_ignores_stale_sidecar(void **state)
     esim_flash_close(f);
 }
 
+/* ---- read-only images ---- */
+
+/* A file's bytes and modification time, to show it was left alone. */
+typedef struct {
+    uint8_t *bytes;
+    size_t len;
+    struct timespec mtime;
+} file_snapshot;
+
+static void snapshot(const char *path, file_snapshot *snap)
+{
+    struct stat st;
+    snap->bytes = slurp(path, &snap->len);
+    assert_int_equal(stat(path, &st), 0);
+    snap->mtime = st.st_mtim;
+}
+
+static void assert_unchanged(const char *path, file_snapshot *snap)
+{
+    file_snapshot now;
+    snapshot(path, &now);
+    assert_int_equal(now.len, snap->len);
+    assert_memory_equal(now.bytes, snap->bytes, snap->len);
+    assert_int_equal(now.mtime.tv_sec, snap->mtime.tv_sec);
+    assert_int_equal(now.mtime.tv_nsec, snap->mtime.tv_nsec);
+    free(now.bytes);
+    free(snap->bytes);
+}
+
+/* Sets a file's times to long ago and makes it read-only (chmod 444), so
+ * that any write would show in its mtime. */
+static void age_and_protect(const char *path)
+{
+    const struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+    assert_int_equal(chmod(path, 0444), 0);
+}
+
+/* The image exercise_file leaves, with the chip and sidecar read-only. */
+static void make_protected_image(const tmp_paths *t)
+{
+    exercise_file(t->path);
+    age_and_protect(t->path);
+    age_and_protect(t->wear);
+}
+
+static void test_readonly_opens_protected_image(void **state)
+{
+    tmp_paths *t = *state;
+    file_snapshot img, wear;
+    esim_flash *f = NULL;
+    uint8_t buf[64], expect[64];
+
+    make_protected_image(t);
+    snapshot(t->path, &img);
+    snapshot(t->wear, &wear);
+    assert_int_equal(esim_flash_open_file_readonly(t->path, 0, &f), ESP_OK);
+    assert_true(esim_flash_read_only(f));
+    assert_string_equal(esim_flash_path(f), t->path);
+    assert_int_equal(esim_flash_size(f), 2 * MIB);
+    assert_counters(f, 1, 10, 1, 64, 3, 3);         /* from the sidecar */
+    assert_int_equal(esim_flash_sector_erase_count(f, 3), 2);
+    assert_int_equal(esim_flash_sector_erase_count(f, 4), 1);
+
+    fill_pattern(expect, sizeof expect, 2);
+    assert_int_equal(esim_flash_read(f, 0, buf, sizeof buf), ESP_OK);
+    assert_memory_equal(buf, expect, sizeof buf);
+    assert_counters(f, 2, 74, 1, 64, 3, 3);         /* reads count, in memory */
+    assert_int_equal(esim_flash_sync(f), ESP_OK);
+    esim_flash_close(f);
+
+    assert_unchanged(t->path, &img);
+    assert_unchanged(t->wear, &wear);
+}
+
+static void test_readonly_refuses_program_and_erase(void **state)
+{
+    tmp_paths *t = *state;
+    file_snapshot img, wear;
+    esim_flash *f = NULL;
+    uint8_t zeros[16] = {0};
+
+    make_protected_image(t);
+    snapshot(t->path, &img);
+    snapshot(t->wear, &wear);
+    assert_int_equal(esim_flash_open_file_readonly(t->path, 2 * MIB, &f), ESP_OK);
+    assert_int_equal(esim_flash_program(f, 0, zeros, sizeof zeros), ESP_ERR_NOT_ALLOWED);
+    assert_int_equal(esim_flash_program(f, 100, zeros, 0), ESP_ERR_NOT_ALLOWED);
+    assert_int_equal(esim_flash_erase_sector(f, 0), ESP_ERR_NOT_ALLOWED);
+    assert_int_equal(esim_flash_erase_range(f, 0, 2 * SECTOR), ESP_ERR_NOT_ALLOWED);
+    assert_int_equal(esim_flash_erase_range(f, 0, 0), ESP_ERR_NOT_ALLOWED);
+    /* bad arguments are still reported as such */
+    assert_int_equal(esim_flash_program(f, 2 * MIB, zeros, 1), ESP_ERR_INVALID_ARG);
+    assert_int_equal(esim_flash_erase_sector(f, 512), ESP_ERR_INVALID_ARG);
+    assert_int_equal(esim_flash_erase_range(f, 1, SECTOR), ESP_ERR_INVALID_ARG);
+    /* a refused operation is no operation: an armed cut does not fire */
+    assert_int_equal(esim_flash_arm_cut_at_op(f, 1, 7), ESP_OK);
+    assert_int_equal(esim_flash_erase_sector(f, 9), ESP_ERR_NOT_ALLOWED);
+    assert_true(esim_flash_powered(f));
+
+    assert_memory_equal(esim_flash_peek(f), img.bytes, img.len);
+    assert_counters(f, 1, 10, 1, 64, 3, 3);
+    esim_flash_reset_counters(f);                   /* in memory only */
+    assert_counters(f, 0, 0, 0, 0, 0, 0);
+    esim_flash_close(f);
+
+    assert_unchanged(t->path, &img);
+    assert_unchanged(t->wear, &wear);
+}
+
+/* The mapping comes from an O_RDONLY descriptor: it cannot even be made
+ * writable, whoever runs the test (root can write a chmod 444 file). */
+static void test_readonly_mapping_cannot_be_made_writable(void **state)
+{
+    tmp_paths *t = *state;
+    esim_flash *f = NULL;
+    void *page;
+
+    exercise_file(t->path);
+    assert_int_equal(esim_flash_open_file(t->path, 0, false, &f), ESP_OK);
+    page = (void *)(uintptr_t)esim_flash_peek(f);
+    assert_int_equal(mprotect(page, SECTOR, PROT_READ | PROT_WRITE), 0);
+    assert_false(esim_flash_read_only(f));
+    esim_flash_close(f);
+
+    assert_int_equal(esim_flash_open_file_readonly(t->path, 0, &f), ESP_OK);
+    page = (void *)(uintptr_t)esim_flash_peek(f);
+    errno = 0;
+    assert_int_equal(mprotect(page, SECTOR, PROT_READ | PROT_WRITE), -1);
+    assert_int_equal(errno, EACCES);
+    esim_flash_close(f);
+}
+
+static void test_readonly_without_sidecar(void **state)
+{
+    tmp_paths *t = *state;
+    file_snapshot img;
+    esim_flash *f = NULL;
+    uint8_t buf[4];
+
+    exercise_file(t->path);
+    assert_int_equal(unlink(t->wear), 0);
+    age_and_protect(t->path);
+    snapshot(t->path, &img);
+    assert_int_equal(esim_flash_open_file_readonly(t->path, 0, &f), ESP_OK);
+    assert_counters(f, 0, 0, 0, 0, 0, 0);
+    assert_int_equal(esim_flash_read(f, 0, buf, sizeof buf), ESP_OK);
+    esim_flash_close(f);
+    assert_false(file_exists(t->wear));             /* never started either */
+    assert_unchanged(t->path, &img);
+}
+
+static void test_readonly_open_errors(void **state)
+{
+    tmp_paths *t = *state;
+    esim_flash *f = (esim_flash *)&f;
+    uint8_t junk[1000];
+
+    assert_int_equal(esim_flash_open_file_readonly(t->path, 0, &f), ESP_ERR_NOT_FOUND);
+    assert_null(f);
+    assert_false(file_exists(t->path));
+    assert_int_equal(esim_flash_open_file_readonly(NULL, 0, &f), ESP_ERR_INVALID_ARG);
+    assert_int_equal(esim_flash_open_file_readonly(t->path, 0, NULL), ESP_ERR_INVALID_ARG);
+
+    exercise_file(t->path);
+    f = (esim_flash *)&f;
+    assert_int_equal(esim_flash_open_file_readonly(t->path, 4 * MIB, &f), ESP_ERR_INVALID_SIZE);
+    assert_null(f);
+    assert_int_equal(esim_flash_open_file_readonly(t->dir, 0, &f), ESP_ERR_INVALID_SIZE);
+
+    fill_pattern(junk, sizeof junk, 5);
+    spill(t->path, junk, sizeof junk);
+    assert_int_equal(esim_flash_open_file_readonly(t->path, 0, &f), ESP_ERR_INVALID_SIZE);
+
+    assert_false(esim_flash_read_only(NULL));
+    f = open_mem(2 * MIB);
+    assert_false(esim_flash_read_only(f));
+    esim_flash_close(f);
+}
+
 /* ---- power cuts: op mode ---- */
 
 static void test_arm_validation(void **state)
@@ -939,6 +1122,11 @@ int main(void)
         FILE_TEST(test_sidecar_corrupt),
         FILE_TEST(test_sync_writes_to_disk),
         FILE_TEST(test_new_image_ignores_stale_sidecar),
+        FILE_TEST(test_readonly_opens_protected_image),
+        FILE_TEST(test_readonly_refuses_program_and_erase),
+        FILE_TEST(test_readonly_mapping_cannot_be_made_writable),
+        FILE_TEST(test_readonly_without_sidecar),
+        FILE_TEST(test_readonly_open_errors),
         cmocka_unit_test(test_arm_validation),
         cmocka_unit_test(test_cut_program_deterministic),
         cmocka_unit_test(test_cut_program_varies_with_seed),
