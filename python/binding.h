@@ -26,6 +26,10 @@ void esim_py_set_board(esim_device *dev);
 /* The current board without creating the default one (NULL when none). */
 esim_device *esim_py_current_board_or_null(void);
 
+/* A number that changes whenever another board is made current (a board
+ * opened after another was closed may reuse its address). */
+uint64_t esim_py_board_generation(void);
+
 /* ---- exceptions ---- */
 
 /* MicroPython's check_esp_err: raise OSError(pcode, 'ESP_ERR_...'), or

@@ -3,6 +3,7 @@
 
 static esim_device *current_board;
 static esim_device *default_board;   /* created on first use when none was chosen */
+static uint64_t generation;          /* bumped whenever the current board changes */
 
 esim_device *esim_py_board(void)
 {
@@ -17,12 +18,19 @@ esim_device *esim_py_board(void)
         }
     }
     current_board = default_board;
+    generation++;
     return current_board;
 }
 
 void esim_py_set_board(esim_device *dev)
 {
     current_board = dev;
+    generation++;
+}
+
+uint64_t esim_py_board_generation(void)
+{
+    return generation;
 }
 
 esim_device *esim_py_current_board_or_null(void)

@@ -33,24 +33,26 @@
  * fresh heap and an empty schedule queue, and a test's next board is a new
  * boot too. */
 typedef struct {
-    esim_device *board;
+    uint64_t board_generation;
     uint32_t boot_count;
     bool soft_reset;
 } boot_id;
 
 static boot_id current_boot(void)
 {
-    boot_id id = {esim_py_current_board_or_null(), 0, false};
-    if (id.board != NULL) {
-        id.boot_count = esim_device_boot_count(id.board);
-        id.soft_reset = esim_device_soft_reset_since_boot(id.board);
+    esim_device *board = esim_py_current_board_or_null();
+    boot_id id = {esim_py_board_generation(), 0, false};
+    if (board != NULL) {
+        id.boot_count = esim_device_boot_count(board);
+        id.soft_reset = esim_device_soft_reset_since_boot(board);
     }
     return id;
 }
 
 static int same_boot(boot_id a, boot_id b)
 {
-    return a.board == b.board && a.boot_count == b.boot_count && a.soft_reset == b.soft_reset;
+    return a.board_generation == b.board_generation && a.boot_count == b.boot_count &&
+           a.soft_reset == b.soft_reset;
 }
 
 typedef struct {
@@ -186,11 +188,12 @@ static heap_model heap_now(micropython_state *st)
 {
     heap_model m = {0, 0, 0, 0};
     boot_id now = current_boot();
+    Py_ssize_t blocks = cpython_allocated_blocks();
     if (!same_boot(now, st->heap_boot)) {
         st->heap_boot = now;
-        st->blocks_at_boot = cpython_allocated_blocks();
+        st->blocks_at_boot = blocks;
     }
-    Py_ssize_t grown = cpython_allocated_blocks() - st->blocks_at_boot;
+    Py_ssize_t grown = blocks - st->blocks_at_boot;
     uint64_t used = HEAP_BASELINE_BLOCKS + (uint64_t)(grown > 0 ? grown : 0);
     m.used_blocks = used > HEAP_TOTAL_BLOCKS ? HEAP_TOTAL_BLOCKS : (uint32_t)used;
     for (uint32_t i = 0, left = m.used_blocks; left > 0; i++) {

@@ -1,6 +1,7 @@
 """esp32sim flash new / info, and the command's top level."""
 import hashlib
 import json
+import os
 
 import pytest
 
@@ -219,6 +220,50 @@ def test_info_does_not_change_the_image(esp32sim, new_image):
     assert (sha(wear) if wear.exists() else None) == wear_digest
     assert second["counters"] == first["counters"]
     assert second["wear"] == first["wear"]
+
+
+def protect(*paths):
+    """Make files look like an old esptool dump kept read-only: chmod 444 and
+    an mtime long ago, so that any write would show."""
+    for path in paths:
+        os.utime(path, ns=(10**18, 10**18))
+        path.chmod(0o444)
+
+
+def file_state(path):
+    """What must not change: the bytes and the modification time."""
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+def test_info_opens_a_read_only_image_read_only(esp32sim, new_image, tmp_path):
+    image = new_image()
+    wear = image.with_name(image.name + ".wear")
+    protect(image, wear)
+    before = file_state(image), file_state(wear)
+    first = info_json(esp32sim, image)
+    text = ok(esp32sim("flash", "info", image)).out
+    second = info_json(esp32sim, image)
+    assert (file_state(image), file_state(wear)) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flash.bin", "flash.bin.wear"]
+    # the counters are the sidecar's: what `flash new` did, and no more
+    assert first["counters"] == second["counters"] == {
+        "reads": 1, "bytes_read": TABLE_LEN, "programs": 1, "bytes_programmed": TABLE_LEN,
+        "erases": 1, "sectors_erased": 1}
+    assert rows(first) == DEFAULT_ROWS
+    assert "  reads              1\n" in text
+
+
+def test_info_starts_no_sidecar(esp32sim, new_image, tmp_path):
+    """An image from another tool has no .wear file; looking does not add one."""
+    image = new_image()
+    image.with_name(image.name + ".wear").unlink()
+    protect(image)
+    before = file_state(image)
+    info = info_json(esp32sim, image)
+    assert info["counters"] == {k: 0 for k in info["counters"]}
+    assert rows(info) == DEFAULT_ROWS
+    assert file_state(image) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["flash.bin"]
 
 
 def test_info_counts_erases_and_programs(esp32sim, new_image, tmp_path):

@@ -1,5 +1,6 @@
 """esp32sim part: table / mktable / read / write / erase."""
 import hashlib
+import os
 import random
 
 import pytest
@@ -218,6 +219,47 @@ def test_write_read_round_trip(esp32sim, new_image, tmp_path):
     after = image.read_bytes()
     assert after[NVS_OFFSET:NVS_OFFSET + NVS_SIZE] == got
     assert image_without(after, NVS_OFFSET, NVS_SIZE) == image_without(before, NVS_OFFSET, NVS_SIZE)
+
+
+def protect(*paths):
+    """chmod 444 and an mtime long ago, so that any write would show."""
+    for path in paths:
+        os.utime(path, ns=(10**18, 10**18))
+        path.chmod(0o444)
+
+
+def file_state(path):
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+def test_read_opens_the_image_read_only(esp32sim, new_image, tmp_path):
+    image = new_image()
+    wear = image.with_name(image.name + ".wear")
+    payload = random_bytes(3000, 7)
+    src = tmp_path / "p.bin"
+    src.write_bytes(payload)
+    ok(esp32sim("part", "write", image, "nvs", src))
+    protect(image, wear)
+    before = file_state(image), file_state(wear)
+    out = tmp_path / "nvs.bin"
+    ok(esp32sim("part", "read", image, "nvs", out))
+    r = ok(esp32sim("part", "read", image, "nvs"))
+    assert out.read_bytes() == r.raw
+    assert r.raw[:3000] == payload and len(r.raw) == NVS_SIZE
+    assert (file_state(image), file_state(wear)) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "flash.bin", "flash.bin.wear", "nvs.bin", "p.bin"]
+
+
+def test_read_starts_no_sidecar(esp32sim, new_image, tmp_path):
+    image = new_image()
+    image.with_name(image.name + ".wear").unlink()
+    protect(image)
+    before = file_state(image)
+    r = ok(esp32sim("part", "read", image, "factory"))
+    assert r.raw == b"\xff" * 0x1F0000
+    assert file_state(image) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["flash.bin"]
 
 
 def test_read_to_stdout(esp32sim, new_image, tmp_path):

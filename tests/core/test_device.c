@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "esp32sim/device.h"
@@ -283,6 +284,98 @@ static void test_address_map(void **state)
     esim_device_close(dev);
 }
 
+static uint8_t *read_whole(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n > 0);
+    rewind(f);
+    uint8_t *buf = malloc((size_t)n);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void assert_file_is(const char *path, const uint8_t *bytes, size_t len)
+{
+    size_t now_len;
+    uint8_t *now = read_whole(path, &now_len);
+    assert_int_equal(now_len, len);
+    assert_memory_equal(now, bytes, len);
+    free(now);
+}
+
+static void test_read_only_board(void **state)
+{
+    (void)state;
+    char *path = temp_path("flash.bin");
+    char wear[160];
+    snprintf(wear, sizeof wear, "%s.wear", path);
+    esim_device_config cfg = {.flash_path = path, .layout = "ota"};
+    esim_device *dev = NULL;
+    assert_int_equal(esim_device_open(&cfg, &dev, NULL), ESP_OK);
+    esim_device_close(dev);
+    assert_int_equal(chmod(path, 0444), 0);
+    assert_int_equal(chmod(wear, 0444), 0);
+    size_t img_len, wear_len;
+    uint8_t *img = read_whole(path, &img_len), *wear_bytes = read_whole(wear, &wear_len);
+
+    esim_device_config ro = {.flash_path = path, .read_only = true};
+    assert_int_equal(esim_device_open(&ro, &dev, NULL), ESP_OK);
+    assert_true(esim_flash_read_only(esim_device_flash(dev)));
+    assert_null(esim_device_boot_error(dev));
+    assert_int_equal(esim_device_ptable(dev)->count, 5);
+    esim_partition p;
+    assert_true(esim_partition_find_first(dev, ESIM_PART_TYPE_DATA, ESIM_PART_SUBTYPE_ANY, "vfs", &p));
+    assert_true(p.registered);
+    assert_true(esim_partition_find_first(dev, ESIM_PART_TYPE_DATA, ESIM_PART_SUBTYPE_ANY, "nvs", &p));
+    uint8_t buf[16], zeros[16] = {0};
+    assert_int_equal(esim_partition_read(dev, &p, 0, buf, sizeof buf), ESP_OK);
+    assert_int_equal(esim_partition_write(dev, &p, 0, zeros, sizeof zeros), ESP_ERR_NOT_ALLOWED);
+    assert_int_equal(esim_partition_erase_range(dev, &p, 0, 4096), ESP_ERR_NOT_ALLOWED);
+    assert_int_equal(esim_device_hard_reset(dev, ESIM_RST_SW), ESP_OK);
+    assert_int_equal(esim_flash_sync(esim_device_flash(dev)), ESP_OK);
+    esim_device_close(dev);
+
+    ro.layout = "ota";          /* the image's own layout: only compared */
+    assert_int_equal(esim_device_open(&ro, &dev, NULL), ESP_OK);
+    esim_device_close(dev);
+    esim_ptable_error why = {0};
+    ro.layout = "default";
+    assert_int_equal(esim_device_open(&ro, &dev, &why), ESP_ERR_INVALID_STATE);
+    assert_non_null(strstr(why.message, "different partition table"));
+    ro.layout = NULL;
+    ro.flash_size = 2u << 20;
+    assert_int_equal(esim_device_open(&ro, &dev, &why), ESP_ERR_INVALID_SIZE);
+
+    assert_file_is(path, img, img_len);
+    assert_file_is(wear, wear_bytes, wear_len);
+    free(img);
+    free(wear_bytes);
+    remove_image(path);
+}
+
+static void test_read_only_board_never_creates(void **state)
+{
+    (void)state;
+    char *path = temp_path("flash.bin");
+    esim_device *dev = NULL;
+    esim_ptable_error why = {0};
+    esim_device_config ro = {.flash_path = path, .layout = "ota", .read_only = true};
+    assert_int_equal(esim_device_open(&ro, &dev, &why), ESP_ERR_NOT_FOUND);
+    assert_non_null(strstr(why.message, path));
+    assert_int_not_equal(access(path, F_OK), 0);
+
+    esim_device_config memory = {.read_only = true};
+    assert_int_equal(esim_device_open(&memory, &dev, &why), ESP_ERR_INVALID_ARG);
+    assert_non_null(strstr(why.message, "read-only"));
+    remove_image(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +392,8 @@ int main(void)
         cmocka_unit_test(test_cpu_frequency),
         cmocka_unit_test(test_mac_is_stable_per_image),
         cmocka_unit_test(test_address_map),
+        cmocka_unit_test(test_read_only_board),
+        cmocka_unit_test(test_read_only_board_never_creates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
