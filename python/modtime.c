@@ -27,36 +27,33 @@ static Py_ssize_t arg_count(PyObject *args)
 
 /* ---- sleeping ---- */
 
-static PyObject *time_sleep_ms(PyObject *self, PyObject *args, PyObject *kwargs)
+/* sleep_ms / sleep_us: advance the board's clock at once; zero or a
+ * negative count sleeps not at all, as on the board. */
+static PyObject *sleep_units(PyObject *args, PyObject *kwargs, uint64_t unit_us)
 {
-    (void)self;
     if (esim_py_check_num(arg_count(args), kwargs, 1, 1, 0))
         return NULL;
-    int32_t ms;
-    if (esim_py_get_int(PyTuple_GET_ITEM(args, 0), &ms))
+    int32_t count;
+    if (esim_py_get_int(PyTuple_GET_ITEM(args, 0), &count))
         return NULL;
     esim_device *board = esim_py_board();
     if (board == NULL)
         return NULL;
-    if (ms >= 0)   /* negative: no delay */
-        esim_device_advance_us(board, (uint64_t)ms * 1000u);
+    if (count > 0)
+        esim_device_advance_us(board, (uint64_t)count * unit_us);
     Py_RETURN_NONE;
+}
+
+static PyObject *time_sleep_ms(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)self;
+    return sleep_units(args, kwargs, 1000u);
 }
 
 static PyObject *time_sleep_us(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     (void)self;
-    if (esim_py_check_num(arg_count(args), kwargs, 1, 1, 0))
-        return NULL;
-    int32_t us;
-    if (esim_py_get_int(PyTuple_GET_ITEM(args, 0), &us))
-        return NULL;
-    esim_device *board = esim_py_board();
-    if (board == NULL)
-        return NULL;
-    if (us > 0)
-        esim_device_advance_us(board, (uint64_t)us);
-    Py_RETURN_NONE;
+    return sleep_units(args, kwargs, 1u);
 }
 
 /* ---- reading the clock ---- */

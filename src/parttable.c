@@ -5,6 +5,7 @@
  * and an end marker (FF FF FF FF ...). docs/partition-table.md draws the
  * bytes; the CSV side is in parttable_csv.c. */
 #include "esp32sim/parttable.h"
+#include "parttable_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,15 +53,6 @@ static void clear_error(esim_ptable_error *err)
         return;
     err->line = -1;
     err->message[0] = '\0';
-}
-
-/* Length of a label: at most 16 bytes, it need not be NUL-terminated. */
-static size_t label_len(const char *label, size_t max)
-{
-    size_t n = 0;
-    while (n < max && label[n] != '\0')
-        n++;
-    return n;
 }
 
 /* ---- names -------------------------------------------------------------- */
@@ -263,7 +255,7 @@ static void encode_entry(const esim_part_entry *e, uint8_t *row)
     row[3] = e->subtype;
     put_le32(row + 4, e->offset);
     put_le32(row + 8, e->size);
-    memcpy(row + 12, e->label, label_len(e->label, ESIM_PTABLE_LABEL_MAX));
+    memcpy(row + 12, e->label, esim_label_len(e->label, ESIM_PTABLE_LABEL_MAX));
     put_le32(row + 28, e->flags & KNOWN_FLAGS);
 }
 
@@ -317,7 +309,7 @@ static bool is_data(const esim_part_entry *e, uint8_t subtype)
 
 static esp_err_t verify_label(const esim_part_entry *e, size_t row, esim_ptable_error *err)
 {
-    size_t n = label_len(e->label, sizeof e->label);
+    size_t n = esim_label_len(e->label, sizeof e->label);
     if (n == 0)
         return report(err, ESP_ERR_INVALID_ARG, (int)row,
                       "Partition in row %zu invalid: the name is empty", row);

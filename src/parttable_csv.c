@@ -6,6 +6,7 @@
  * text the tool prints for a binary table. docs/partition-table.md has the
  * full rules. */
 #include "esp32sim/parttable.h"
+#include "parttable_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,15 +41,6 @@ static esp_err_t fail(esim_ptable_error *err, int line, const char *fmt, ...)
         snprintf(err->message, sizeof err->message, "%s", what);
     err->line = line;
     return ESP_ERR_INVALID_ARG;
-}
-
-/* Length of a label: at most 16 bytes, it need not be NUL-terminated. */
-static size_t label_len(const char *label, size_t max)
-{
-    size_t n = 0;
-    while (n < max && label[n] != '\0')
-        n++;
-    return n;
 }
 
 /* ---- text spans ---------------------------------------------------------- */
@@ -589,7 +581,7 @@ static void put_flags(writer *w, uint32_t flags)
 
 static void put_entry(writer *w, const esim_part_entry *e)
 {
-    put_bytes(w, e->label, label_len(e->label, ESIM_PTABLE_LABEL_MAX));
+    put_bytes(w, e->label, esim_label_len(e->label, ESIM_PTABLE_LABEL_MAX));
     put(w, ",");
     put_keyword(w, esim_ptable_type_name(e->type), e->type);
     put(w, ",");
