@@ -132,7 +132,7 @@ static int create_image(const char *cmd, const char *image, size_t size, const c
 {
     esim_device_config cfg = {
         .flash_path = image, .flash_size = size,
-        .layout = csv ? NULL : layout, .layout_csv = csv,
+        .layout = csv ? NULL : layout, .layout_csv = csv, .skip_nvs = true,
     };
     esim_ptable_error why = {.line = -1, .message = ""};
     esim_device *dev;
@@ -298,7 +298,7 @@ static void collect_rows(esim_device *dev, image_info *info)
  * as they were. */
 static void collect_partitions(const char *image, image_info *info)
 {
-    esim_device_config cfg = {.flash_path = image, .read_only = true};
+    esim_device_config cfg = {.flash_path = image, .read_only = true, .skip_nvs = true};
     esim_ptable_error why = {.line = -1, .message = ""};
     esim_device *dev;
     esp_err_t err = esim_device_open(&cfg, &dev, &why);

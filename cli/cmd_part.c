@@ -236,7 +236,7 @@ static int open_image(const char *cmd, const char *image, bool read_only, esim_d
 {
     if (!cli_file_exists(image))
         return cli_fail(cmd, "%s: %s", image, cli_errno_text(ENOENT));
-    esim_device_config cfg = {.flash_path = image, .read_only = read_only};
+    esim_device_config cfg = {.flash_path = image, .read_only = read_only, .skip_nvs = true};
     esim_ptable_error why = {.line = -1, .message = ""};
     esp_err_t err = esim_device_open(&cfg, dev, &why);
     if (err)

@@ -23,7 +23,7 @@ PyMODINIT_FUNC PyInit__esp32sim(void);
 
 static const char run_usage[] =
     "usage: esp32sim run [--flash IMAGE] [--layout default|ota|FILE.csv] [--size SIZE]\n"
-    "                    [--main] [--max-boots N] SCRIPT.py [ARG ...]\n"
+    "                    [--main] [--max-boots N] [--nvs-strict] SCRIPT.py [ARG ...]\n"
     "\n"
     "Run a MicroPython script on the simulated ESP32, like `mpremote run` on a board.\n"
     "The flash image persists between runs; machine.reset() reboots the board with a\n"
@@ -36,12 +36,14 @@ static const char run_usage[] =
     "  --size SIZE     flash size of a new image: 2MB, 4MB (default), 8MB or 16MB\n"
     "  --main          run SCRIPT on every boot, not only the first\n"
     "  --max-boots N   stop after N boots (default 100)\n"
+    "  --nvs-strict    NVS changes not committed when the board resets or powers off\n"
+    "                  are undone (they are always reported on stderr)\n"
     "\n"
     "Exit status: 0 when the script ends normally, 1 on an uncaught exception or a\n"
     "board that does not boot, the script's own status for sys.exit(N).\n";
 
 static const char repl_usage[] =
-    "usage: esp32sim repl [--flash IMAGE] [--layout L] [--size SIZE]\n"
+    "usage: esp32sim repl [--flash IMAGE] [--layout L] [--size SIZE] [--nvs-strict]\n"
     "\n"
     "An interactive prompt on the simulated board: esp32, machine, micropython and\n"
     "esp32sim are importable. Options as for `esp32sim run`.\n";
@@ -52,6 +54,7 @@ typedef struct {
     const char *size;
     const char *max_boots;
     bool every_boot;
+    bool nvs_strict;
     int script_index;           /* first argument that is the script (run), or argc */
 } run_options;
 
@@ -84,6 +87,8 @@ static int parse_run_options(const char *cmd, int argc, char **argv, run_options
             rc = take_value(cmd, argc, argv, &i, &o->max_boots);
         else if (wants_script && strcmp(a, "--main") == 0)
             o->every_boot = true;
+        else if (strcmp(a, "--nvs-strict") == 0)
+            o->nvs_strict = true;
         else if (a[0] == '-' && a[1] != '\0')
             return cli_usage_error(cmd, "unknown option '%s'", a);
         else if (wants_script)
@@ -111,6 +116,12 @@ static const char *default_flash_path(void)
     return DEFAULT_FLASH_FILE;
 }
 
+static void close_board(esim_device *dev)
+{
+    esim_py_board_closing(dev);
+    esim_device_close(dev);
+}
+
 static int open_board(const char *cmd, const run_options *o, esim_device **dev)
 {
     esim_device_config cfg = {0};
@@ -126,6 +137,10 @@ static int open_board(const char *cmd, const run_options *o, esim_device **dev)
     esp_err_t err = esim_device_open(&cfg, dev, &why);
     if (err)
         return cli_fail(cmd, "%s", why.message[0] ? why.message : esim_err_name(err));
+    if (o->nvs_strict && esim_py_set_nvs_strict(*dev, true) < 0) {
+        close_board(*dev);
+        return cli_fail(cmd, "out of memory");
+    }
     return CLI_OK;
 }
 
@@ -344,7 +359,7 @@ int cmd_run(int argc, char **argv)
         return rc;
     PyImport_AppendInittab("_esp32sim", PyInit__esp32sim);
     rc = boot_loop(dev, &o, argc, argv, max_boots);
-    esim_device_close(dev);
+    close_board(dev);
     return rc;
 }
 
@@ -377,13 +392,13 @@ int cmd_repl(int argc, char **argv)
     PyImport_AppendInittab("_esp32sim", PyInit__esp32sim);
     char *pargv[] = {"esp32sim", NULL};
     if (start_interpreter(1, pargv, dev) < 0) {
-        esim_device_close(dev);
+        close_board(dev);
         return CLI_FAIL;
     }
     const char *path = esim_flash_path(esim_device_flash(dev));
     printf("esp32sim %s on a simulated ESP32 (flash: %s)\nType Ctrl-D to leave.\n", CLI_VERSION, path);
     rc = PyRun_SimpleString(repl_prelude) == 0 && PyRun_InteractiveLoop(stdin, "<stdin>") == 0 ? CLI_OK : CLI_FAIL;
     stop_interpreter();
-    esim_device_close(dev);
+    close_board(dev);
     return rc;
 }

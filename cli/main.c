@@ -17,6 +17,8 @@ static const char usage[] =
     "  flash new|info    create a flash image, show its table, counters and wear\n"
     "  part table|mktable|read|write|erase\n"
     "                    partition tables and partition contents\n"
+    "  nvs mkimage|export|dump|check|get|set|erase\n"
+    "                    NVS partition images: build, read, check, edit\n"
     "  help [COMMAND]    show this help, or a command's help\n"
     "\n"
     "Options:\n"
@@ -35,6 +37,7 @@ static const command commands[] = {
     {"repl", cmd_repl},
     {"flash", cmd_flash},
     {"part", cmd_part},
+    {"nvs", cmd_nvs},
 };
 
 static const command *find_command(const char *name)

@@ -10,6 +10,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "esp32sim/device.h"
@@ -98,5 +99,22 @@ int esim_py_install_time(int board_mode);
 /* esp32.Partition (esp32_partition.c): create the type and add it to the
  * esp32 module. Returns 0 or -1 with an exception set. */
 int esim_py_add_partition_type(PyObject *esp32_module);
+
+/* esp32.NVS (esp32_nvs.c): create the type and add it to the esp32 module.
+ * Returns 0 or -1 with an exception set. */
+int esim_py_add_nvs_type(PyObject *esp32_module);
+
+/* NVS strict mode of a board (docs/python-nvs.md): changes not committed
+ * when the board resets or powers off are undone before it boots again
+ * (they are always reported on stderr). Works without an interpreter, for
+ * the esp32sim command. set returns 0, or -1 when out of memory (no
+ * exception set). */
+int esim_py_set_nvs_strict(esim_device *dev, bool strict);
+bool esim_py_nvs_strict(const esim_device *dev);
+
+/* Call before esim_device_close(dev): drops what the binding keeps for the
+ * board (its NVS journal and strict flag) and removes its reset hook. NVS
+ * objects of the board then raise ValueError. */
+void esim_py_board_closing(esim_device *dev);
 
 #endif

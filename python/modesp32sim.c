@@ -50,11 +50,13 @@ static int optional_str(PyObject *obj, const char **out)
 static PyObject *device_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     (void)type;
-    static char *kwlist[] = {"flash", "size", "layout", "layout_csv", NULL};
+    static char *kwlist[] = {"flash", "size", "layout", "layout_csv", "nvs_strict", NULL};
     PyObject *flash = NULL, *layout = NULL, *layout_csv = NULL, *path_bytes = NULL;
     Py_ssize_t size = 0;
+    int nvs_strict = 0;
     esim_device_config cfg = {0};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$nOO:Device", kwlist, &flash, &size, &layout, &layout_csv))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$nOOp:Device", kwlist, &flash, &size, &layout, &layout_csv,
+                                     &nvs_strict))
         return NULL;
     if (flash != NULL && flash != Py_None && !PyUnicode_FSConverter(flash, &path_bytes))
         return NULL;
@@ -75,6 +77,10 @@ static PyObject *device_new(PyTypeObject *type, PyObject *args, PyObject *kwargs
                      esim_err_name(err));
         return NULL;
     }
+    if (nvs_strict && esim_py_set_nvs_strict(dev, true) < 0) {
+        esim_device_close(dev);
+        return PyErr_NoMemory();
+    }
     return wrap_device(dev, 1);
 }
 
@@ -85,6 +91,7 @@ static void device_dealloc(PyObject *obj)
     if (self->owned && self->dev != NULL) {
         if (esim_py_current_board_or_null() == self->dev)
             esim_py_set_board(NULL);
+        esim_py_board_closing(self->dev);
         esim_device_close(self->dev);
     }
     PyObject_Free(obj);
@@ -112,8 +119,10 @@ static PyObject *device_close(PyObject *obj, PyObject *unused)
         esim_py_set_board(NULL);
     if (current_device == obj)
         Py_CLEAR(current_device);
-    if (self->owned)
+    if (self->owned && self->dev != NULL) {
+        esim_py_board_closing(self->dev);
         esim_device_close(self->dev);
+    }
     self->dev = NULL;
     Py_RETURN_NONE;
 }
@@ -322,6 +331,33 @@ static PyObject *get_flash_path(PyObject *obj, void *closure)
     return path ? PyUnicode_DecodeFSDefault(path) : Py_NewRef(Py_None);
 }
 
+static PyObject *get_nvs_strict(PyObject *obj, void *closure)
+{
+    (void)closure;
+    esim_device *dev = live((device_object *)obj);
+    return dev ? PyBool_FromLong(esim_py_nvs_strict(dev)) : NULL;
+}
+
+static int set_nvs_strict(PyObject *obj, PyObject *value, void *closure)
+{
+    (void)closure;
+    esim_device *dev = live((device_object *)obj);
+    if (dev == NULL)
+        return -1;
+    if (value == NULL) {
+        PyErr_SetString(PyExc_TypeError, "nvs_strict cannot be deleted");
+        return -1;
+    }
+    int strict = PyObject_IsTrue(value);
+    if (strict < 0)
+        return -1;
+    if (esim_py_set_nvs_strict(dev, strict) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *get_closed(PyObject *obj, void *closure)
 {
     (void)closure;
@@ -336,6 +372,8 @@ static PyGetSetDef device_getset[] = {
     {"reset_reason", get_reset_reason, NULL, "esp_reset_reason() of this boot (1 power-on, 3 software, ...).", NULL},
     {"boot_count", get_boot_count, NULL, "Boots since the device was opened.", NULL},
     {"closed", get_closed, NULL, "True once close() was called.", NULL},
+    {"nvs_strict", get_nvs_strict, set_nvs_strict,
+     "NVS changes not committed at a reset or power-off are undone (they are always reported).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -380,8 +418,8 @@ static PyType_Slot device_slots[] = {
     {Py_tp_repr, device_repr},
     {Py_tp_methods, device_methods},
     {Py_tp_getset, device_getset},
-    {Py_tp_doc, (void *)"Device(flash=None, *, size=0, layout=None, layout_csv=None): a simulated ESP32 board. "
-                        "flash is an image file (created when missing) or None for memory."},
+    {Py_tp_doc, (void *)"Device(flash=None, *, size=0, layout=None, layout_csv=None, nvs_strict=False): a simulated "
+                        "ESP32 board. flash is an image file (created when missing) or None for memory."},
     {0, NULL},
 };
 

@@ -173,6 +173,39 @@ static esp_err_t load_table_from_flash(esim_device *dev)
     return err;
 }
 
+/* nvs_flash_init as MicroPython's main calls it: a partition that has no
+ * free page or was written by a newer format is erased and mounted again. */
+static void mount_nvs(esim_device *dev)
+{
+    esim_partition part;
+    dev->nvs = NULL;
+    dev->nvs_error = ESP_ERR_NVS_PART_NOT_FOUND;
+    if (dev->skip_nvs) {
+        dev->nvs_error = ESP_ERR_NVS_NOT_INITIALIZED;
+        return;
+    }
+    if (!esim_partition_find_first(dev, ESIM_PART_TYPE_DATA, ESIM_PART_SUBTYPE_DATA_NVS, "nvs", &part))
+        return;
+    bool read_only = dev->read_only || part.readonly;
+    esp_err_t err = esim_nvs_mount(dev->flash, part.address, part.size, read_only, &dev->nvs);
+    if ((err == ESP_ERR_NVS_NO_FREE_PAGES || err == ESP_ERR_NVS_NEW_VERSION_FOUND) && !read_only) {
+        err = esim_nvs_erase_partition(dev->flash, part.address, part.size);
+        if (err == ESP_OK)
+            err = esim_nvs_mount(dev->flash, part.address, part.size, false, &dev->nvs);
+    }
+    dev->nvs_error = err;
+    if (err)
+        dev->nvs = NULL;
+}
+
+static void end_boot(esim_device *dev, esim_reset_reason reason)
+{
+    if (dev->reset_hook != NULL)
+        dev->reset_hook(dev, reason, dev->reset_hook_ctx);
+    esim_nvs_unmount(dev->nvs);
+    dev->nvs = NULL;
+}
+
 /* The part of a boot that the firmware sees: fresh clock and RAM state, the
  * partition table read from flash, MicroPython's vfs registered. */
 static esp_err_t boot(esim_device *dev, esim_reset_reason reason)
@@ -188,6 +221,7 @@ static esp_err_t boot(esim_device *dev, esim_reset_reason reason)
     if (err == ESP_OK) {
         esim_ota_choose_running(dev);
         register_micropython_vfs(dev);
+        mount_nvs(dev);
     }
     return err;
 }
@@ -262,6 +296,8 @@ esp_err_t esim_device_open(const esim_device_config *cfg, esim_device **out, esi
         return ESP_ERR_NO_MEM;
     if (cfg == NULL)
         cfg = &defaults;
+    dev->read_only = cfg->read_only;
+    dev->skip_nvs = cfg->skip_nvs;
     esp_err_t err = prepare_flash(dev, cfg, why);
     if (err == ESP_OK) {
         derive_mac(dev, cfg->flash_path);
@@ -281,6 +317,7 @@ void esim_device_close(esim_device *dev)
 {
     if (dev == NULL)
         return;
+    esim_nvs_unmount(dev->nvs);
     esim_flash_close(dev->flash);
     free(dev);
 }
@@ -290,11 +327,13 @@ const esim_ptable *esim_device_ptable(const esim_device *dev) { return &dev->tab
 
 esp_err_t esim_device_hard_reset(esim_device *dev, esim_reset_reason reason)
 {
+    end_boot(dev, reason);
     return boot(dev, reason);
 }
 
 esp_err_t esim_device_power_cycle(esim_device *dev)
 {
+    end_boot(dev, ESIM_RST_POWERON);
     esim_flash_power_on(dev->flash);
     memset(dev->rtc_slow, 0, sizeof dev->rtc_slow);
     memset(dev->rtc_fast, 0, sizeof dev->rtc_fast);
@@ -337,3 +376,12 @@ esp_err_t esim_device_set_cpu_freq(esim_device *dev, uint32_t hz)
 }
 
 void esim_device_mac(const esim_device *dev, uint8_t mac[6]) { memcpy(mac, dev->mac, 6); }
+
+esim_nvs *esim_device_nvs(esim_device *dev) { return dev->nvs; }
+esp_err_t esim_device_nvs_error(const esim_device *dev) { return dev->nvs_error; }
+
+void esim_device_set_reset_hook(esim_device *dev, esim_reset_hook hook, void *ctx)
+{
+    dev->reset_hook = hook;
+    dev->reset_hook_ctx = ctx;
+}

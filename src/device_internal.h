@@ -25,6 +25,12 @@ struct esim_device {
     uint8_t mac[6];
     uint8_t rtc_slow[ESIM_RTC_SLOW_MEM_SIZE];
     uint8_t rtc_fast[ESIM_RTC_FAST_MEM_SIZE];
+    bool read_only;            /* opened for inspection: nothing is written */
+    bool skip_nvs;             /* image tools: NVS is not mounted at boot */
+    esim_nvs *nvs;             /* mounted at boot, NULL without an nvs partition */
+    esp_err_t nvs_error;
+    esim_reset_hook reset_hook;
+    void *reset_hook_ctx;
 };
 
 /* partition.c: rebuild the partition list from dev->table (boot time). */

@@ -10,6 +10,7 @@
 
 #include "esp32sim/err.h"
 #include "esp32sim/flash.h"
+#include "esp32sim/nvs.h"
 #include "esp32sim/parttable.h"
 
 typedef struct esim_device esim_device;
@@ -50,6 +51,9 @@ typedef struct {
                                  (ESP_ERR_NOT_FOUND otherwise; a NULL flash_path
                                  is ESP_ERR_INVALID_ARG); a layout is only
                                  compared with the image's table, as always */
+    bool skip_nvs;            /* image tools: boot without mounting NVS, so the
+                                 NVS partition is neither read nor repaired nor
+                                 wiped (esim_device_nvs is NULL) */
 } esim_device_config;
 
 /* Open (or create) the board's flash and power it on.
@@ -81,6 +85,21 @@ void esim_device_soft_reset(esim_device *dev);
 esim_reset_reason esim_device_reset_reason(const esim_device *dev);
 bool esim_device_soft_reset_since_boot(const esim_device *dev);
 uint32_t esim_device_boot_count(const esim_device *dev);   /* boots since open */
+
+/* NVS as MicroPython's start-up leaves it: the partition labelled "nvs"
+ * mounted at every boot (nvs_flash_init); when the mount reports
+ * ESP_ERR_NVS_NO_FREE_PAGES or ESP_ERR_NVS_NEW_VERSION_FOUND the partition
+ * is erased and mounted again. NULL when the table has no "nvs" partition or
+ * the mount failed otherwise (esim_device_nvs_error says why). The handle
+ * is valid until the next reset. */
+esim_nvs *esim_device_nvs(esim_device *dev);
+esp_err_t esim_device_nvs_error(const esim_device *dev);
+
+/* Called at the start of every hard reset and power cycle, before the board
+ * reboots (the NVS of the ending boot is still mounted), e.g. to report or
+ * undo uncommitted NVS changes. One hook per board; NULL removes it. */
+typedef void (*esim_reset_hook)(esim_device *dev, esim_reset_reason reason, void *ctx);
+void esim_device_set_reset_hook(esim_device *dev, esim_reset_hook hook, void *ctx);
 
 /* Why the last boot failed (no valid partition table), or NULL when the
  * board booted. A board that did not boot refuses partition access. */
