@@ -9,6 +9,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "esp32sim/utf8.h"
 #include "esp32sim/flash.h"
 #include "esp32sim/nvs.h"
 #include "esp32sim/nvs_image.h"
@@ -517,28 +518,14 @@ static void print_hex(FILE *out, const uint8_t *p, size_t n)
 
 /* ---- text and JSON strings ---- */
 
-static size_t utf8_len(const uint8_t *s, size_t avail)
-{
-    uint8_t c = s[0];
-    size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 && c >= 0xC2 ? 2 : (c & 0xF0) == 0xE0 ? 3
-             : (c & 0xF8) == 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (n == 0 || n > avail)
-        return 0;
-    for (size_t k = 1; k < n; k++)
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0) || (c == 0xF0 && s[1] < 0x90)
-        || (c == 0xF4 && s[1] >= 0x90))
-        return 0;
-    return n;
-}
-
-/* JSON string: UTF-8 passes, other bytes become \u00XX. */
-static void json_text(FILE *out, const uint8_t *s, size_t n)
+/* A double-quoted string: well-formed UTF-8 passes, quotes and backslashes
+ * are escaped, other control and non-ASCII bytes go through `byte_format`
+ * (JSON: "\\u%04x"; the text dump: "\\x%02x", which also writes \n). */
+static void escaped_text(FILE *out, const uint8_t *s, size_t n, const char *byte_format, bool newline_escape)
 {
     fputc('"', out);
     for (size_t i = 0; i < n;) {
-        size_t k = utf8_len(s + i, n - i);
+        size_t k = esim_utf8_seq_len(s + i, n - i);
         if (k > 1) {
             fwrite(s + i, 1, k, out);
             i += k;
@@ -547,36 +534,24 @@ static void json_text(FILE *out, const uint8_t *s, size_t n)
         uint8_t c = s[i++];
         if (c == '"' || c == '\\')
             fprintf(out, "\\%c", c);
-        else if (c < 0x20 || c >= 0x7F)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
-/* A quoted, escaped string for the text dump. */
-static void quoted_text(FILE *out, const uint8_t *s, size_t n)
-{
-    fputc('"', out);
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_len(s + i, n - i);
-        if (k > 1) {
-            fwrite(s + i, 1, k, out);
-            i += k;
-            continue;
-        }
-        uint8_t c = s[i++];
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c == '\n')
+        else if (c == '\n' && newline_escape)
             fputs("\\n", out);
         else if (c < 0x20 || c >= 0x7F)
-            fprintf(out, "\\x%02x", c);
+            fprintf(out, byte_format, c);
         else
             fputc(c, out);
     }
     fputc('"', out);
+}
+
+static void json_text(FILE *out, const uint8_t *s, size_t n)
+{
+    escaped_text(out, s, n, "\\u%04x", false);
+}
+
+static void quoted_text(FILE *out, const uint8_t *s, size_t n)
+{
+    escaped_text(out, s, n, "\\x%02x", true);
 }
 
 /* ---- dump ---- */

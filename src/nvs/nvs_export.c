@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "esp32sim/utf8.h"
 #include "esp32sim/nvs_image.h"
 
 #define PAGE ESIM_NVS_PAGE_SIZE
@@ -75,31 +76,12 @@ static void field(exporter *x, const char *s, size_t n)
 
 /* ---- text checks ---- */
 
-static size_t utf8_char(const uint8_t *s, size_t avail)
-{
-    uint8_t c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (n == 0 || n > avail)
-        return 0;
-    uint32_t cp = c & (0x7Fu >> n);
-    for (size_t k = 1; k < n; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[k] & 0x3Fu);
-    }
-    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
 
 /* Can the generator read these bytes back from a CSV field? */
 static const char *csv_unsafe(const uint8_t *s, size_t n)
 {
     for (size_t i = 0, k; i < n; i += k) {
-        k = utf8_char(s + i, n - i);
+        k = esim_utf8_seq_len(s + i, n - i);
         if (k == 0)
             return "is not UTF-8 text";
         if (s[i] == '\0')

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "esp32sim/utf8.h"
 #include "esp32sim/nvs_image.h"
 
 #define PAGE ESIM_NVS_PAGE_SIZE
@@ -210,32 +211,12 @@ typedef struct {
     int line;
 } csv_record;
 
-/* Length of the valid UTF-8 sequence at s[0] (1..4), or 0. */
-static size_t utf8_char(const uint8_t *s, size_t avail)
-{
-    uint8_t c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (n == 0 || n > avail)
-        return 0;
-    uint32_t cp = c & (0x7Fu >> n);
-    for (size_t k = 1; k < n; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[k] & 0x3Fu);
-    }
-    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
 
 /* True when all of s is UTF-8; else *bad is the offset of the first fault. */
 static bool utf8_valid_prefix(const uint8_t *s, size_t len, size_t *bad)
 {
     size_t i = 0, n;
-    while (i < len && (n = utf8_char(s + i, len - i)) != 0)
+    while (i < len && (n = esim_utf8_seq_len(s + i, len - i)) != 0)
         i += n;
     *bad = i;
     return i == len;
