@@ -69,20 +69,27 @@ void esim_nvs_item_encode(const esim_nvs_item *item, uint8_t raw[32])
     memcpy(raw + 24, item->data, 8);
 }
 
+/* The entry without its CRC field: bytes 0-3 then 8-31, in one CRC. */
 uint32_t esim_nvs_item_crc(const esim_nvs_item *item)
 {
-    uint8_t raw[32];
-    esim_nvs_item_encode(item, raw);
-    uint32_t crc = (uint32_t)crc32(0xFFFFFFFFul, raw, 4);
-    return (uint32_t)crc32(crc, raw + 8, 24);
+    uint8_t raw[28];
+    raw[0] = item->ns_index;
+    raw[1] = item->type;
+    raw[2] = item->span;
+    raw[3] = item->chunk_index;
+    memcpy(raw + 4, item->key, ESIM_NVS_KEY_SIZE);
+    memcpy(raw + 4 + ESIM_NVS_KEY_SIZE, item->data, 8);
+    return esim_nvs_crc32(raw, sizeof raw);
 }
 
+/* One CRC over namespace, key and chunk index laid end to end. */
 uint32_t esim_nvs_item_hash(uint8_t ns_index, const char key[ESIM_NVS_KEY_SIZE], uint8_t chunk_index)
 {
-    uint32_t crc = esim_nvs_crc32(&ns_index, 1);
-    crc = (uint32_t)crc32(crc, (const Bytef *)key, ESIM_NVS_KEY_SIZE);
-    crc = (uint32_t)crc32(crc, &chunk_index, 1);
-    return crc & 0xFFFFFFu;
+    uint8_t bytes[ESIM_NVS_KEY_SIZE + 2];
+    bytes[0] = ns_index;
+    memcpy(bytes + 1, key, ESIM_NVS_KEY_SIZE);
+    bytes[ESIM_NVS_KEY_SIZE + 1] = chunk_index;
+    return esim_nvs_crc32(bytes, sizeof bytes) & 0xFFFFFFu;
 }
 
 void esim_nvs_item_init(esim_nvs_item *item, uint8_t ns_index, uint8_t type, const char *key)

@@ -10,20 +10,45 @@
 
 #define SKIPPED 1   /* internal: identical value, nothing written */
 
-/* ESP-IDF's Storage::findItem passes over any page that does not match;
- * here a flash error (the power is off) comes back to the caller. */
-esp_err_t nvs_find(esim_nvs *nvs, const nvs_query *q, nvs_found *out)
+/* One page of Storage::findItem: ESP_OK, or whether to go on. */
+static esp_err_t find_on(nvs_page *p, const nvs_query *q, uint32_t hash, nvs_found *out, bool *next)
+{
+    uint32_t index = 0;
+    esp_err_t err = nvs_page_find_hashed(p, q, hash, &index, &out->item);
+    *next = err == ESP_ERR_NVS_NOT_FOUND || err == ESP_ERR_NVS_TYPE_MISMATCH;
+    if (err == ESP_OK) {
+        out->page = p;
+        out->index = index;
+    }
+    return err;
+}
+
+/* A query without a hash: every page in use, oldest first. */
+static esp_err_t find_by_walk(esim_nvs *nvs, const nvs_query *q, nvs_found *out)
 {
     for (uint32_t i = 0; i < nvs->pm.used_len; i++) {
-        nvs_page *p = nvs_pages_at(&nvs->pm, i);
-        uint32_t index = 0;
-        esp_err_t err = nvs_page_find(p, q, &index, &out->item);
-        if (err == ESP_OK) {
-            out->page = p;
-            out->index = index;
-            return ESP_OK;
-        }
-        if (err != ESP_ERR_NVS_NOT_FOUND && err != ESP_ERR_NVS_TYPE_MISMATCH)
+        bool next;
+        esp_err_t err = find_on(nvs_pages_at(&nvs->pm, i), q, 0, out, &next);
+        if (!next)
+            return err;
+    }
+    return ESP_ERR_NVS_NOT_FOUND;
+}
+
+/* ESP-IDF's Storage::findItem passes over any page that does not match;
+ * here a flash error (the power is off) comes back to the caller. A page
+ * without an item of the query's hash cannot match, so only the pages the
+ * index names are searched, in the same order. */
+esp_err_t nvs_find(esim_nvs *nvs, const nvs_query *q, nvs_found *out)
+{
+    if (!nvs_query_uses_hash(q))
+        return find_by_walk(nvs, q, out);
+    uint32_t hash = nvs_query_hash(q), position = UINT32_MAX;
+    nvs_page *p;
+    while ((p = nvs_pages_next_with_hash(&nvs->pm, hash, &position)) != NULL) {
+        bool next;
+        esp_err_t err = find_on(p, q, hash, out, &next);
+        if (!next)
             return err;
     }
     return ESP_ERR_NVS_NOT_FOUND;
@@ -59,12 +84,23 @@ static esp_err_t find_old_value(esim_nvs *nvs, uint8_t ns, uint8_t type, const c
     return err == ESP_ERR_NVS_NOT_FOUND ? ESP_OK : err;
 }
 
+/* Page::cmpItem looks the item up again on its page; with the power on
+ * that finds what nvs_find just found (any repair it made is done), so the
+ * second lookup is skipped. Without power it fails as it would. */
+static esp_err_t cmp_old_value(esim_nvs *nvs, const nvs_query *q, const old_value *old, const void *data, size_t size)
+{
+    const nvs_found *at = &old->at;
+    if (!esim_flash_powered(nvs->flash))
+        return nvs_page_cmp_item(at->page, q, data, size);
+    return nvs_page_cmp_found(at->page, q, at->index, &at->item, data, size);
+}
+
 /* A fixed-size value or a string on the current page. */
 static esp_err_t write_plain(esim_nvs *nvs, uint8_t ns, uint8_t type, const char *key,
                              const void *data, size_t size, const old_value *old)
 {
     nvs_query q = nvs_query_make(ns, type, key);
-    if (old->same_type && nvs_page_cmp_item(old->at.page, &q, data, size) == ESP_OK)
+    if (old->same_type && cmp_old_value(nvs, &q, old, data, size) == ESP_OK)
         return SKIPPED;
     nvs_page *page = nvs_pages_current(&nvs->pm);
     esp_err_t err = page ? nvs_page_write_item(page, ns, type, key, data, size, ESIM_NVS_CHUNK_ANY)
@@ -151,7 +187,9 @@ esp_err_t nvs_read_value(esim_nvs *nvs, uint8_t ns, uint8_t type, const char *ke
     esp_err_t err = nvs_find(nvs, &q, &at);
     if (err)
         return err;
-    return nvs_page_read_item(at.page, &q, data, size);
+    if (!esim_flash_powered(nvs->flash))   /* as in cmp_old_value */
+        return nvs_page_read_item(at.page, &q, data, size);
+    return nvs_page_read_found(at.page, &q, at.index, &at.item, data, size);
 }
 
 esp_err_t nvs_value_size(esim_nvs *nvs, uint8_t ns, uint8_t type, const char *key, size_t *size)

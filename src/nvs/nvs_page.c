@@ -5,6 +5,7 @@
  * header, a 32-byte entry then the 4-byte bitmap word that marks it, the
  * whole data entries of an item in one program then their bitmap words from
  * the last to the first, a 4-byte page state word. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "nvs_page.h"
@@ -12,10 +13,13 @@
 #define ENTRY_COUNT ESIM_NVS_ENTRY_COUNT
 #define ENTRY_SIZE  ESIM_NVS_ENTRY_SIZE
 
-void nvs_page_setup(nvs_page *p, esim_flash *flash, bool read_only, uint32_t addr)
+void nvs_page_setup(nvs_page *p, esim_flash *flash, bool read_only, uint32_t addr,
+                    nvs_index *index, uint16_t number)
 {
     memset(p, 0, sizeof *p);
     p->flash = flash;
+    p->index = index;
+    p->number = number;
     p->read_only = read_only;
     p->addr = addr;
     p->state = NVS_PAGE_INVALID;
@@ -26,9 +30,11 @@ void nvs_page_setup(nvs_page *p, esim_flash *flash, bool read_only, uint32_t add
     p->first_used = NVS_NO_ENTRY;
 }
 
-void nvs_page_release(nvs_page *p)
+void nvs_page_drop_image(nvs_page *p)
 {
-    nvs_hash_clear(&p->hashes);
+    free(p->image);
+    p->image = NULL;
+    memset(p->verified, 0, sizeof p->verified);
 }
 
 bool nvs_page_has_seqno(const nvs_page *p)
@@ -52,7 +58,7 @@ esim_nvs_entry_state nvs_page_entry_state(const nvs_page *p, uint32_t index)
 {
     if (index >= ENTRY_COUNT)
         return ESIM_NVS_ENTRY_EMPTY;
-    return esim_nvs_bitmap_get(p->bitmap, index);
+    return nvs_bitmap_get(p->bitmap, index);
 }
 
 static uint32_t entry_offset(uint32_t index)
@@ -60,12 +66,28 @@ static uint32_t entry_offset(uint32_t index)
     return ESIM_NVS_ENTRIES_OFFSET + index * ENTRY_SIZE;
 }
 
+/* From the sector image while mounting (failing as the flash would without
+ * power), else from flash. */
+esp_err_t nvs_page_read(const nvs_page *p, uint32_t offset, void *buf, size_t len)
+{
+    if (!p->image)
+        return esim_flash_read(p->flash, p->addr + offset, buf, len);
+    if (!esim_flash_powered(p->flash))
+        return ESP_ERR_FLASH_OP_FAIL;
+    memcpy(buf, p->image + offset, len);
+    return ESP_OK;
+}
+
 esp_err_t nvs_page_read_entry(const nvs_page *p, uint32_t index, esim_nvs_item *out)
 {
     uint8_t raw[ENTRY_SIZE];
     if (index >= ENTRY_COUNT)
         return ESP_FAIL;
-    esp_err_t err = esim_flash_read(p->flash, p->addr + entry_offset(index), raw, sizeof raw);
+    if (p->image && esim_flash_powered(p->flash)) {
+        esim_nvs_item_decode(p->image + entry_offset(index), out);
+        return ESP_OK;
+    }
+    esp_err_t err = nvs_page_read(p, entry_offset(index), raw, sizeof raw);
     if (err)
         return err;
     esim_nvs_item_decode(raw, out);
@@ -96,18 +118,59 @@ bool nvs_item_consistent(const esim_nvs_item *item, uint32_t index)
         return item->span == 1 && item->chunk_index == ESIM_NVS_CHUNK_ANY
             && esim_nvs_item_blob_size(item) <= max;
     }
-    if (esim_nvs_type_is_variable(item->type))
+    if (nvs_type_is_variable(item->type))
         return var_item_consistent(item, index);
     return false;
 }
 
+/* While mounting, an entry of the image found sound stays sound until its
+ * bytes change, so its CRC is checked once (the mount looks at every item
+ * several times). */
+static bool verified(const nvs_page *p, uint32_t index)
+{
+    return p->image && index < ENTRY_COUNT && (p->verified[index / 8] >> (index % 8)) & 1u;
+}
+
+static void forget_verified(nvs_page *p, uint32_t offset, size_t len)
+{
+    if (offset + len <= ESIM_NVS_ENTRIES_OFFSET)
+        return;
+    uint32_t from = offset < ESIM_NVS_ENTRIES_OFFSET ? 0 : (offset - ESIM_NVS_ENTRIES_OFFSET) / ENTRY_SIZE;
+    uint32_t to = (uint32_t)(offset + len - ESIM_NVS_ENTRIES_OFFSET + ENTRY_SIZE - 1) / ENTRY_SIZE;
+    for (uint32_t i = from; i < to && i < ENTRY_COUNT; i++)
+        p->verified[i / 8] &= (uint8_t)~(1u << (i % 8));
+}
+
+bool nvs_page_item_consistent(nvs_page *p, const esim_nvs_item *item, uint32_t index)
+{
+    if (verified(p, index))
+        return true;
+    bool ok = nvs_item_consistent(item, index);
+    if (ok && p->image)
+        p->verified[index / 8] |= (uint8_t)(1u << (index % 8));
+    return ok;
+}
+
 /* ---- flash writes ---- */
 
+/* The image follows the flash (NOR: bits only go to 0); after a failed
+ * program the flash holds an unknown part of it, so the image goes. */
 esp_err_t nvs_page_program(nvs_page *p, uint32_t offset, const void *data, size_t len)
 {
     if (p->read_only)
         return ESP_OK;
-    return esim_flash_program(p->flash, p->addr + offset, data, len);
+    esp_err_t err = esim_flash_program(p->flash, p->addr + offset, data, len);
+    if (err) {
+        nvs_page_drop_image(p);
+        return err;
+    }
+    forget_verified(p, offset, len);
+    if (p->image) {
+        const uint8_t *src = data;
+        for (size_t i = 0; i < len; i++)
+            p->image[offset + i] &= src[i];
+    }
+    return ESP_OK;
 }
 
 static esp_err_t program_bitmap_word(nvs_page *p, unsigned word)
@@ -192,9 +255,13 @@ esp_err_t nvs_page_erase(nvs_page *p)
     if (!p->read_only) {
         esp_err_t err = esim_flash_erase_sector(p->flash, p->addr / ESIM_FLASH_SECTOR_SIZE);
         if (err) {
+            nvs_page_drop_image(p);
             p->state = NVS_PAGE_INVALID;
             return err;
         }
+        if (p->image)
+            memset(p->image, 0xFF, ESIM_FLASH_SECTOR_SIZE);
+        memset(p->verified, 0, sizeof p->verified);
     }
     p->used = 0;
     p->erased = 0;
@@ -202,7 +269,7 @@ esp_err_t nvs_page_erase(nvs_page *p)
     p->next_free = NVS_NO_ENTRY;
     p->state = ESIM_NVS_PAGE_UNINITIALIZED;
     memset(p->bitmap, 0xFF, sizeof p->bitmap);
-    nvs_hash_clear(&p->hashes);
+    nvs_index_clear_page(p->index, p->number);
     return ESP_OK;
 }
 
@@ -287,7 +354,7 @@ static esp_err_t check_write(nvs_page *p, uint8_t type, const char *key, size_t 
         return ESP_ERR_NVS_KEY_TOO_LONG;
     if (size > NVS_CHUNK_MAX)
         return ESP_ERR_NVS_VALUE_TOO_LONG;
-    bool var = esim_nvs_type_is_variable(type);
+    bool var = nvs_type_is_variable(type);
     if (!var && size > 8)
         return ESP_ERR_INVALID_ARG;
     *entries = var ? esim_nvs_span_for_size(size) : 1;
@@ -307,10 +374,10 @@ esp_err_t nvs_page_write_item(nvs_page *p, uint8_t ns, uint8_t type, const char 
     esim_nvs_item_init(&item, ns, type, key);
     item.span = (uint8_t)entries;
     item.chunk_index = chunk;
-    err = nvs_hash_insert(&p->hashes, nvs_item_stored_hash(&item), p->next_free);
+    err = nvs_index_insert(p->index, p->number, nvs_item_stored_hash(&item), p->next_free);
     if (err)
         return err;
-    if (!esim_nvs_type_is_variable(type)) {
+    if (!nvs_type_is_variable(type)) {
         if (size > 0)
             memcpy(item.data, data, size);
         return write_item_entry(p, &item);
@@ -335,7 +402,7 @@ static void update_first_used(nvs_page *p, uint32_t index, uint32_t span)
     uint32_t end = p->next_free < ENTRY_COUNT ? p->next_free : ENTRY_COUNT;
     p->first_used = NVS_NO_ENTRY;
     for (uint32_t i = index + span; i < end; i++) {
-        if (esim_nvs_bitmap_get(p->bitmap, i) == ESIM_NVS_ENTRY_WRITTEN) {
+        if (nvs_bitmap_get(p->bitmap, i) == ESIM_NVS_ENTRY_WRITTEN) {
             p->first_used = i;
             return;
         }
@@ -349,8 +416,8 @@ static esp_err_t erase_written(nvs_page *p, uint32_t index, uint32_t *span)
     esp_err_t err = nvs_page_read_entry(p, index, &item);
     if (err)
         return err;
-    nvs_hash_erase(&p->hashes, index);
-    if (!nvs_item_consistent(&item, index)) {
+    nvs_index_erase(p->index, p->number, index);
+    if (!nvs_page_item_consistent(p, &item, index)) {
         err = nvs_page_set_entry_state(p, index, ESIM_NVS_ENTRY_ERASED);
         drop_used(p);
         p->erased++;
@@ -358,7 +425,7 @@ static esp_err_t erase_written(nvs_page *p, uint32_t index, uint32_t *span)
     }
     *span = item.span;
     for (uint32_t i = index + *span; i-- > index;) {
-        if (esim_nvs_bitmap_get(p->bitmap, i) == ESIM_NVS_ENTRY_WRITTEN)
+        if (nvs_bitmap_get(p->bitmap, i) == ESIM_NVS_ENTRY_WRITTEN)
             drop_used(p);
         p->erased++;
     }
@@ -373,7 +440,7 @@ esp_err_t nvs_page_erase_entry_and_span(nvs_page *p, uint32_t index)
     esp_err_t err;
     if (index >= ENTRY_COUNT)
         return ESP_FAIL;
-    if (esim_nvs_bitmap_get(p->bitmap, index) == ESIM_NVS_ENTRY_WRITTEN)
+    if (nvs_bitmap_get(p->bitmap, index) == ESIM_NVS_ENTRY_WRITTEN)
         err = erase_written(p, index, &span);
     else
         err = nvs_page_set_entry_state(p, index, ESIM_NVS_ENTRY_ERASED);

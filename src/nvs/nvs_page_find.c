@@ -1,6 +1,6 @@
 /* esp32sim — NVS engine: lookups within one page (docs/nvs-engine.md).
  *
- * A lookup by namespace and key asks the hash list where to start and scans
+ * A lookup by namespace and key asks the index where to start and scans
  * the entries from there; an item whose header is not sound is erased on
  * the way, as ESP-IDF does. */
 #include <string.h>
@@ -34,17 +34,21 @@ static uint32_t scan_start(const nvs_page *p, uint32_t from)
     return p->first_used;
 }
 
-static bool uses_hash(const nvs_query *q)
+bool nvs_query_uses_hash(const nvs_query *q)
 {
     return q->ns != ESIM_NVS_NS_ANY && q->key != NULL
         && (q->type != ESIM_NVS_TYPE_BLOB_DATA || q->chunk != ESIM_NVS_CHUNK_ANY);
 }
 
-static uint32_t query_hash(const nvs_query *q)
+/* The key as an item stores it: at most 15 bytes, NUL-padded. */
+uint32_t nvs_query_hash(const nvs_query *q)
 {
-    esim_nvs_item probe;
-    esim_nvs_item_init(&probe, q->ns, q->type, q->key);
-    return esim_nvs_item_hash(q->ns, probe.key, q->chunk);
+    char key[ESIM_NVS_KEY_SIZE];
+    size_t i = 0;
+    for (; i < ESIM_NVS_KEY_MAX && q->key[i] != '\0'; i++)
+        key[i] = q->key[i];
+    memset(key + i, 0, sizeof key - i);
+    return esim_nvs_item_hash(q->ns, key, q->chunk);
 }
 
 typedef enum { SKIP, MATCH, MISMATCH, MISMATCH_AT } match_result;
@@ -91,14 +95,14 @@ static match_result match_item(const nvs_query *q, const esim_nvs_item *it)
 static esp_err_t fetch_entry(nvs_page *p, uint32_t i, esim_nvs_item *it, bool *ok)
 {
     *ok = false;
-    if (esim_nvs_bitmap_get(p->bitmap, i) != ESIM_NVS_ENTRY_WRITTEN)
+    if (nvs_bitmap_get(p->bitmap, i) != ESIM_NVS_ENTRY_WRITTEN)
         return ESP_OK;
     esp_err_t err = nvs_page_read_entry(p, i, it);
     if (err) {
         p->state = NVS_PAGE_INVALID;
         return err;
     }
-    if (nvs_item_consistent(it, i)) {
+    if (nvs_page_item_consistent(p, it, i)) {
         *ok = true;
         return ESP_OK;
     }
@@ -120,7 +124,7 @@ static esp_err_t scan(nvs_page *p, const nvs_query *q, uint32_t start, uint32_t 
             return err;
         if (!ok)
             continue;
-        if (esim_nvs_type_is_variable(it.type))
+        if (nvs_type_is_variable(it.type))
             next = i + it.span;
         match_result r = match_item(q, &it);
         if (r == SKIP)
@@ -134,18 +138,24 @@ static esp_err_t scan(nvs_page *p, const nvs_query *q, uint32_t start, uint32_t 
     return ESP_ERR_NVS_NOT_FOUND;
 }
 
-esp_err_t nvs_page_find(nvs_page *p, const nvs_query *q, uint32_t *index, esim_nvs_item *item)
+esp_err_t nvs_page_find_hashed(nvs_page *p, const nvs_query *q, uint32_t hash, uint32_t *index, esim_nvs_item *item)
 {
     if (!page_is_searchable(p) || *index >= ENTRY_COUNT)
         return ESP_ERR_NVS_NOT_FOUND;
     uint32_t start = scan_start(p, *index);
-    if (uses_hash(q)) {
-        uint32_t cached = nvs_hash_find(&p->hashes, start, query_hash(q));
+    if (nvs_query_uses_hash(q)) {
+        uint32_t cached = nvs_index_first(p->index, p->number, start, hash);
         if (cached >= ENTRY_COUNT)
             return ESP_ERR_NVS_NOT_FOUND;
         start = cached;
     }
     return scan(p, q, start, index, item);
+}
+
+esp_err_t nvs_page_find(nvs_page *p, const nvs_query *q, uint32_t *index, esim_nvs_item *item)
+{
+    uint32_t hash = nvs_query_uses_hash(q) ? nvs_query_hash(q) : 0;
+    return nvs_page_find_hashed(p, q, hash, index, item);
 }
 
 bool nvs_page_next_item(const nvs_page *p, uint32_t *index, esim_nvs_item *item)
@@ -155,7 +165,7 @@ bool nvs_page_next_item(const nvs_page *p, uint32_t *index, esim_nvs_item *item)
     uint32_t end = scan_end(p), next;
     for (uint32_t i = scan_start(p, *index); i < end; i = next) {
         next = i + 1;
-        if (esim_nvs_bitmap_get(p->bitmap, i) != ESIM_NVS_ENTRY_WRITTEN)
+        if (nvs_bitmap_get(p->bitmap, i) != ESIM_NVS_ENTRY_WRITTEN)
             continue;
         if (nvs_page_read_entry(p, i, item) != ESP_OK)
             return false;
@@ -197,6 +207,20 @@ static size_t fixed_size(uint8_t type)
     return type & 0x0Fu;
 }
 
+esp_err_t nvs_page_read_found(nvs_page *p, const nvs_query *q, uint32_t index, const esim_nvs_item *item,
+                              void *data, size_t size)
+{
+    if (!nvs_type_is_variable(q->type)) {
+        if (size != fixed_size(q->type))
+            return ESP_ERR_NVS_TYPE_MISMATCH;
+        memcpy(data, item->data, size);
+        return ESP_OK;
+    }
+    if (size < esim_nvs_item_var_size(item))
+        return ESP_ERR_NVS_INVALID_LENGTH;
+    return nvs_page_read_var_data(p, index, item, data);
+}
+
 esp_err_t nvs_page_read_item(nvs_page *p, const nvs_query *q, void *data, size_t size)
 {
     uint32_t index = 0;
@@ -206,15 +230,7 @@ esp_err_t nvs_page_read_item(nvs_page *p, const nvs_query *q, void *data, size_t
     esp_err_t err = nvs_page_find(p, q, &index, &item);
     if (err)
         return err;
-    if (!esim_nvs_type_is_variable(q->type)) {
-        if (size != fixed_size(q->type))
-            return ESP_ERR_NVS_TYPE_MISMATCH;
-        memcpy(data, item.data, size);
-        return ESP_OK;
-    }
-    if (size < esim_nvs_item_var_size(&item))
-        return ESP_ERR_NVS_INVALID_LENGTH;
-    return nvs_page_read_var_data(p, index, &item, data);
+    return nvs_page_read_found(p, q, index, &item, data, size);
 }
 
 static esp_err_t cmp_var_data(nvs_page *p, uint32_t index, const esim_nvs_item *item, const uint8_t *src)
@@ -239,6 +255,19 @@ static esp_err_t cmp_var_data(nvs_page *p, uint32_t index, const esim_nvs_item *
     return ESP_OK;
 }
 
+esp_err_t nvs_page_cmp_found(nvs_page *p, const nvs_query *q, uint32_t index, const esim_nvs_item *item,
+                             const void *data, size_t size)
+{
+    if (!nvs_type_is_variable(q->type)) {
+        if (size != fixed_size(q->type))
+            return ESP_ERR_NVS_TYPE_MISMATCH;
+        return memcmp(data, item->data, size) ? NVS_ERR_CONTENT_DIFFERS : ESP_OK;
+    }
+    if (size < esim_nvs_item_var_size(item))
+        return ESP_ERR_NVS_INVALID_LENGTH;
+    return cmp_var_data(p, index, item, data);
+}
+
 esp_err_t nvs_page_cmp_item(nvs_page *p, const nvs_query *q, const void *data, size_t size)
 {
     uint32_t index = 0;
@@ -248,14 +277,7 @@ esp_err_t nvs_page_cmp_item(nvs_page *p, const nvs_query *q, const void *data, s
     esp_err_t err = nvs_page_find(p, q, &index, &item);
     if (err)
         return err;
-    if (!esim_nvs_type_is_variable(q->type)) {
-        if (size != fixed_size(q->type))
-            return ESP_ERR_NVS_TYPE_MISMATCH;
-        return memcmp(data, item.data, size) ? NVS_ERR_CONTENT_DIFFERS : ESP_OK;
-    }
-    if (size < esim_nvs_item_var_size(&item))
-        return ESP_ERR_NVS_INVALID_LENGTH;
-    return cmp_var_data(p, index, &item, data);
+    return nvs_page_cmp_found(p, q, index, &item, data, size);
 }
 
 esp_err_t nvs_page_erase_item(nvs_page *p, const nvs_query *q)
@@ -273,7 +295,7 @@ esp_err_t nvs_page_erase_item(nvs_page *p, const nvs_query *q)
 static esp_err_t copy_entry(nvs_page *src, nvs_page *dst, uint32_t i)
 {
     uint8_t raw[ENTRY_SIZE];
-    esp_err_t err = esim_flash_read(src->flash, src->addr + ESIM_NVS_ENTRIES_OFFSET + i * ENTRY_SIZE, raw, sizeof raw);
+    esp_err_t err = nvs_page_read(src, ESIM_NVS_ENTRIES_OFFSET + i * ENTRY_SIZE, raw, sizeof raw);
     if (err)
         return err;
     return nvs_page_write_entry(dst, raw);
@@ -286,7 +308,7 @@ static esp_err_t copy_item(nvs_page *src, nvs_page *dst, uint32_t i, uint32_t *n
     esp_err_t err = nvs_page_read_entry(src, i, &item);
     if (err)
         return err;
-    err = nvs_hash_insert(&dst->hashes, nvs_item_stored_hash(&item), dst->next_free);
+    err = nvs_index_insert(dst->index, dst->number, nvs_item_stored_hash(&item), dst->next_free);
     if (err)
         return err;
     err = copy_entry(src, dst, i);
@@ -315,7 +337,7 @@ esp_err_t nvs_page_copy_items(nvs_page *src, nvs_page *dst)
     }
     uint32_t i = src->first_used;
     while (i < ENTRY_COUNT) {
-        if (esim_nvs_bitmap_get(src->bitmap, i) != ESIM_NVS_ENTRY_WRITTEN) {
+        if (nvs_bitmap_get(src->bitmap, i) != ESIM_NVS_ENTRY_WRITTEN) {
             i++;
             continue;
         }

@@ -6,6 +6,7 @@
  * entries programmed after the last marked one are marked ERASED, items
  * whose data entries are not all WRITTEN are erased, and of two items with
  * the same namespace, key and chunk the earlier is erased. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "nvs_page.h"
@@ -24,7 +25,7 @@ static esp_err_t sector_is_blank(nvs_page *p, bool *blank)
     uint8_t block[512];
     *blank = true;
     for (uint32_t off = 0; off < ESIM_FLASH_SECTOR_SIZE; off += sizeof block) {
-        esp_err_t err = esim_flash_read(p->flash, p->addr + off, block, sizeof block);
+        esp_err_t err = nvs_page_read(p, off, block, sizeof block);
         if (err)
             return err;
         for (size_t i = 0; i < sizeof block; i++) {
@@ -42,7 +43,7 @@ static void count_entries(nvs_page *p)
     p->used = 0;
     p->erased = 0;
     for (uint32_t i = 0; i < ENTRY_COUNT; i++) {
-        esim_nvs_entry_state s = esim_nvs_bitmap_get(p->bitmap, i);
+        esim_nvs_entry_state s = nvs_bitmap_get(p->bitmap, i);
         if (s == ESIM_NVS_ENTRY_WRITTEN) {
             if (p->first_used == NVS_NO_ENTRY)
                 p->first_used = i;
@@ -58,7 +59,7 @@ static void count_entries(nvs_page *p)
 static void find_next_free(nvs_page *p)
 {
     for (uint32_t i = 0; i < ENTRY_COUNT; i++) {
-        if (esim_nvs_bitmap_get(p->bitmap, i) == ESIM_NVS_ENTRY_EMPTY) {
+        if (nvs_bitmap_get(p->bitmap, i) == ESIM_NVS_ENTRY_EMPTY) {
             p->next_free = i;
             return;
         }
@@ -71,13 +72,13 @@ static esp_err_t skip_half_written(nvs_page *p)
 {
     while (p->next_free < ENTRY_COUNT) {
         uint8_t head[4];
-        uint32_t at = p->addr + ESIM_NVS_ENTRIES_OFFSET + p->next_free * ENTRY_SIZE;
-        esp_err_t err = esim_flash_read(p->flash, at, head, sizeof head);
+        uint32_t at = ESIM_NVS_ENTRIES_OFFSET + p->next_free * ENTRY_SIZE;
+        esp_err_t err = nvs_page_read(p, at, head, sizeof head);
         if (err)
             return fail(p, err);
         if (head[0] == 0xFF && head[1] == 0xFF && head[2] == 0xFF && head[3] == 0xFF)
             return ESP_OK;
-        esim_nvs_entry_state old = esim_nvs_bitmap_get(p->bitmap, p->next_free);
+        esim_nvs_entry_state old = nvs_bitmap_get(p->bitmap, p->next_free);
         err = nvs_page_set_entry_state(p, p->next_free, ESIM_NVS_ENTRY_ERASED);
         if (err)
             return fail(p, err);
@@ -92,7 +93,7 @@ static esp_err_t skip_half_written(nvs_page *p)
 static bool span_all_written(const nvs_page *p, uint32_t i, uint32_t span)
 {
     for (uint32_t j = i; j < i + span; j++)
-        if (j >= ENTRY_COUNT || esim_nvs_bitmap_get(p->bitmap, j) != ESIM_NVS_ENTRY_WRITTEN)
+        if (j >= ENTRY_COUNT || nvs_bitmap_get(p->bitmap, j) != ESIM_NVS_ENTRY_WRITTEN)
             return false;
     return true;
 }
@@ -110,16 +111,16 @@ static esp_err_t scan_written(nvs_page *p, uint32_t i, active_scan *s, uint32_t 
     esp_err_t err = nvs_page_read_entry(p, i, &s->item);
     if (err)
         return fail(p, err);
-    if (!nvs_item_consistent(&s->item, i)) {
+    if (!nvs_page_item_consistent(p, &s->item, i)) {
         err = nvs_page_erase_entry_and_span(p, i);
         return err ? fail(p, err) : ESP_OK;
     }
     uint32_t hash = nvs_item_stored_hash(&s->item);
-    err = nvs_hash_insert(&p->hashes, hash, i);
+    err = nvs_index_insert(p->index, p->number, hash, i);
     if (err)
         return fail(p, err);
-    uint32_t duplicate = nvs_hash_find(&p->hashes, 0, hash);
-    if (esim_nvs_type_is_variable(s->item.type)) {
+    uint32_t duplicate = nvs_index_first(p->index, p->number, 0, hash);
+    if (nvs_type_is_variable(s->item.type)) {
         *span = s->item.span;
         if (!span_all_written(p, i, *span)) {
             nvs_page_erase_entry_and_span(p, i);
@@ -137,7 +138,7 @@ static esp_err_t scan_active_items(nvs_page *p, active_scan *s)
     uint32_t end = p->next_free < ENTRY_COUNT ? p->next_free : ENTRY_COUNT;
     uint32_t span;
     for (uint32_t i = 0; i < end; i += span) {
-        esim_nvs_entry_state state = esim_nvs_bitmap_get(p->bitmap, i);
+        esim_nvs_entry_state state = nvs_bitmap_get(p->bitmap, i);
         esp_err_t err = ESP_OK;
         span = 1;
         if (state == ESIM_NVS_ENTRY_ERASED) {
@@ -198,14 +199,14 @@ static esp_err_t check_full_item(nvs_page *p, uint32_t *i)
     esp_err_t err = nvs_page_read_entry(p, *i, &item);
     if (err)
         return fail(p, err);
-    if (!nvs_item_consistent(&item, *i)) {
+    if (!nvs_page_item_consistent(p, &item, *i)) {
         err = nvs_page_erase_entry_and_span(p, *i);
         return err ? fail(p, err) : ESP_OK;
     }
-    err = nvs_hash_insert(&p->hashes, nvs_item_stored_hash(&item), *i);
+    err = nvs_index_insert(p->index, p->number, nvs_item_stored_hash(&item), *i);
     if (err)
         return fail(p, err);
-    if (esim_nvs_type_is_variable(item.type) && !span_all_written(p, *i + 1, item.span - 1u))
+    if (nvs_type_is_variable(item.type) && !span_all_written(p, *i + 1, item.span - 1u))
         nvs_page_erase_entry_and_span(p, *i);
     *i += item.span - 1u;
     return ESP_OK;
@@ -216,7 +217,7 @@ static esp_err_t recover_full(nvs_page *p)
     if (p->first_used == NVS_NO_ENTRY)
         return ESP_OK;
     for (uint32_t i = p->first_used; i < ENTRY_COUNT; i++) {
-        if (esim_nvs_bitmap_get(p->bitmap, i) != ESIM_NVS_ENTRY_WRITTEN)
+        if (nvs_bitmap_get(p->bitmap, i) != ESIM_NVS_ENTRY_WRITTEN)
             continue;
         esp_err_t err = check_full_item(p, &i);
         if (err)
@@ -227,7 +228,7 @@ static esp_err_t recover_full(nvs_page *p)
 
 static esp_err_t load_entry_table(nvs_page *p)
 {
-    esp_err_t err = esim_flash_read(p->flash, p->addr + ESIM_NVS_BITMAP_OFFSET, p->bitmap, sizeof p->bitmap);
+    esp_err_t err = nvs_page_read(p, ESIM_NVS_BITMAP_OFFSET, p->bitmap, sizeof p->bitmap);
     if (err)
         return fail(p, err);
     count_entries(p);
@@ -262,12 +263,27 @@ static esp_err_t classify(nvs_page *p, const uint8_t raw[32])
     return ESP_OK;
 }
 
+/* The whole sector in one read; the load and the rest of the mount work on
+ * this image (nvs_page_read), which every write keeps up to date. */
+static esp_err_t read_image(nvs_page *p)
+{
+    p->image = malloc(ESIM_FLASH_SECTOR_SIZE);
+    if (!p->image)
+        return ESP_ERR_NO_MEM;
+    esp_err_t err = esim_flash_read(p->flash, p->addr, p->image, ESIM_FLASH_SECTOR_SIZE);
+    if (err)
+        nvs_page_drop_image(p);
+    return err;
+}
+
 esp_err_t nvs_page_load(nvs_page *p)
 {
     uint8_t raw[32];
     p->used = 0;
     p->erased = 0;
-    esp_err_t err = esim_flash_read(p->flash, p->addr, raw, sizeof raw);
+    esp_err_t err = read_image(p);
+    if (!err)
+        err = nvs_page_read(p, 0, raw, sizeof raw);
     if (err)
         return fail(p, err);
     err = classify(p, raw);

@@ -18,9 +18,22 @@ nvs_page *nvs_pages_current(const nvs_pages *pm)
     return pm->used_len ? nvs_pages_at(pm, pm->used_len - 1) : NULL;
 }
 
+nvs_page *nvs_pages_next_with_hash(const nvs_pages *pm, uint32_t hash, uint32_t *position)
+{
+    uint32_t page = nvs_index_next_page(&pm->index, hash, position);
+    return page < pm->count ? &pm->pages[page] : NULL;
+}
+
 static uint16_t page_number(const nvs_pages *pm, const nvs_page *p)
 {
     return (uint16_t)(p - pm->pages);
+}
+
+/* The index learns the new places of the pages in use from `from` on. */
+static void renumber(nvs_pages *pm, uint32_t from)
+{
+    for (uint32_t i = from; i < pm->used_len; i++)
+        nvs_index_set_order(&pm->index, pm->used[i], i);
 }
 
 static void list_insert(uint16_t *list, uint32_t *len, uint32_t at, uint16_t page)
@@ -49,6 +62,7 @@ static void add_in_seqno_order(nvs_pages *pm, uint16_t page)
     while (at < pm->used_len && pm->pages[pm->used[at]].seqno <= seqno)
         at++;
     list_insert(pm->used, &pm->used_len, at, page);
+    renumber(pm, at);
 }
 
 /* A page leaves the used list for the back of the free list. */
@@ -57,6 +71,8 @@ static void retire(nvs_pages *pm, nvs_page *p)
     uint16_t n = page_number(pm, p);
     list_remove(pm->used, &pm->used_len, n);
     pm->free[pm->free_len++] = n;
+    nvs_index_set_order(&pm->index, n, UINT32_MAX);
+    renumber(pm, 0);
 }
 
 static esp_err_t activate(nvs_pages *pm)
@@ -72,6 +88,7 @@ static esp_err_t activate(nvs_pages *pm)
     uint16_t n = pm->free[0];
     list_remove(pm->free, &pm->free_len, n);
     pm->used[pm->used_len++] = n;
+    nvs_index_set_order(&pm->index, n, pm->used_len - 1);
     if (p->state == ESIM_NVS_PAGE_UNINITIALIZED)
         p->seqno = pm->next_seqno;
     pm->next_seqno++;
@@ -201,14 +218,14 @@ static esp_err_t allocate(nvs_pages *pm, uint32_t count)
     if (!pm->pages || !pm->used || !pm->free)
         return ESP_ERR_NO_MEM;
     pm->count = count;
-    return ESP_OK;
+    return nvs_index_init(&pm->index, count);
 }
 
 static esp_err_t load_all(nvs_pages *pm, esim_flash *flash, uint32_t base, bool read_only)
 {
     for (uint32_t i = 0; i < pm->count; i++) {
         nvs_page *p = &pm->pages[i];
-        nvs_page_setup(p, flash, read_only, base + i * ESIM_FLASH_SECTOR_SIZE);
+        nvs_page_setup(p, flash, read_only, base + i * ESIM_FLASH_SECTOR_SIZE, &pm->index, (uint16_t)i);
         esp_err_t err = nvs_page_load(p);
         if (err)
             return err;
@@ -243,11 +260,17 @@ esp_err_t nvs_pages_load(nvs_pages *pm, esim_flash *flash, uint32_t base, uint32
     return pm->free_len == 0 ? ESP_ERR_NVS_NO_FREE_PAGES : ESP_OK;
 }
 
-void nvs_pages_free(nvs_pages *pm)
+void nvs_pages_drop_images(nvs_pages *pm)
 {
     if (pm->pages)
         for (uint32_t i = 0; i < pm->count; i++)
-            nvs_page_release(&pm->pages[i]);
+            nvs_page_drop_image(&pm->pages[i]);
+}
+
+void nvs_pages_free(nvs_pages *pm)
+{
+    nvs_pages_drop_images(pm);
+    nvs_index_free(&pm->index);
     free(pm->pages);
     free(pm->used);
     free(pm->free);

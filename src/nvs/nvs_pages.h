@@ -18,6 +18,7 @@ typedef struct {
     uint32_t free_len;
     uint32_t next_seqno;
     bool read_only;
+    nvs_index index;         /* every page's items, by hash */
 } nvs_pages;
 
 /* PageManager::load: loads every page, orders them, and (unless read-only)
@@ -27,9 +28,15 @@ typedef struct {
  * the caller still calls nvs_pages_free. */
 esp_err_t nvs_pages_load(nvs_pages *pm, esim_flash *flash, uint32_t base, uint32_t count, bool read_only);
 void nvs_pages_free(nvs_pages *pm);
+/* Ends the mount: the sector images read by nvs_pages_load are freed and
+ * reads go to the flash again. */
+void nvs_pages_drop_images(nvs_pages *pm);
 
 /* The i-th page in use (0 = oldest); NULL past the end. */
 nvs_page *nvs_pages_at(const nvs_pages *pm, uint32_t i);
+/* The next page in use, after *position (UINT32_MAX: from the oldest),
+ * that holds an item with this hash; NULL when none is left. */
+nvs_page *nvs_pages_next_with_hash(const nvs_pages *pm, uint32_t hash, uint32_t *position);
 /* The page that receives writes (the newest), or NULL. */
 nvs_page *nvs_pages_current(const nvs_pages *pm);
 

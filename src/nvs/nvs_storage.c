@@ -48,6 +48,7 @@ esp_err_t esim_nvs_mount(esim_flash *flash, uint32_t base, uint32_t size, bool r
         err = nvs_load_namespaces(nvs);
     if (!err)
         err = nvs_reconcile_blobs(nvs);
+    nvs_pages_drop_images(&nvs->pm);
     if (err) {
         esim_nvs_unmount(nvs);
         return err;
