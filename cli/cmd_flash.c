@@ -25,6 +25,7 @@ static const char usage_group[] =
     "Subcommands:\n"
     "  new IMAGE [--size S] [--layout L] [--force]   create a blank image with a partition table\n"
     "  info IMAGE [--json]                           show the table, counters and wear\n"
+    "  write IMAGE OFFSET FILE                       write FILE at OFFSET, like esptool write_flash\n"
     "\n"
     "Run 'esp32sim flash SUBCOMMAND --help' for details.\n";
 
@@ -51,6 +52,15 @@ static const char usage_info[] =
     "\n"
     "Options:\n"
     "  --json       print the same as one JSON object\n";
+
+static const char usage_write[] =
+    "Usage: esp32sim flash write IMAGE OFFSET FILE\n"
+    "\n"
+    "Write FILE into IMAGE at OFFSET, as esptool.py write_flash does on a\n"
+    "board: the 4 KiB sectors the data covers are erased, then the data is\n"
+    "programmed (a final partial sector keeps 0xFF after the data). OFFSET is\n"
+    "a number such as 0x10000 or 64K and must be a multiple of 0x1000; the\n"
+    "data must fit in the flash. The flash counters and wear are updated.\n";
 
 static char *wear_path(const char *image)
 {
@@ -526,8 +536,77 @@ static int flash_info(int argc, char **argv)
     return status;
 }
 
+/* ---- flash write ---- */
+
+static int parse_offset(const char *cmd, const char *text, uint32_t *offset)
+{
+    uint64_t v = 0;
+    if (!cli_parse_size(text, &v) || v > UINT32_MAX)
+        return cli_usage_error(cmd, "bad OFFSET '%s'", text);
+    if (v % ESIM_FLASH_SECTOR_SIZE != 0)
+        return cli_usage_error(cmd, "OFFSET 0x%" PRIx64 " is not a multiple of 0x1000 (one flash sector)", v);
+    *offset = (uint32_t)v;
+    return CLI_OK;
+}
+
+static esp_err_t erase_and_program(esim_flash *flash, uint32_t offset, const uint8_t *data, size_t len)
+{
+    size_t span = (len + ESIM_FLASH_SECTOR_SIZE - 1) / ESIM_FLASH_SECTOR_SIZE * ESIM_FLASH_SECTOR_SIZE;
+    esp_err_t err = esim_flash_erase_range(flash, offset, span);
+    return err ? err : esim_flash_program(flash, offset, data, len);
+}
+
+static int write_into_image(const char *cmd, const char *image, uint32_t offset, const char *file,
+                            const uint8_t *data, size_t len)
+{
+    esim_flash *flash = NULL;
+    esp_err_t err = esim_flash_open_file(image, 0, false, &flash);
+    if (err)
+        return flash_open_fail(cmd, image, err);
+    size_t size = esim_flash_size(flash);
+    if (offset > size || len > size - offset) {
+        esim_flash_close(flash);
+        return cli_fail(cmd, "%s: %zu bytes at 0x%" PRIx32 " do not fit in the %zu-byte flash of %s", file, len,
+                        offset, size, image);
+    }
+    err = erase_and_program(flash, offset, data, len);
+    esim_flash_close(flash);
+    if (err)
+        return cli_fail(cmd, "%s: writing failed (%s)", image, esim_err_name(err));
+    printf("wrote %zu bytes of %s at 0x%08" PRIx32 " in %s\n", len, file, offset, image);
+    return CLI_OK;
+}
+
+static int flash_write(int argc, char **argv)
+{
+    const char *cmd = "flash write";
+    char *pos[3];
+    int npos;
+    uint32_t offset = 0;
+    cli_parse_result r = cli_parse(cmd, argc, argv, NULL, 0, pos, 3, &npos);
+    if (r == CLI_HELP)
+        return cli_print_help(usage_write);
+    if (r == CLI_BAD)
+        return CLI_USAGE;
+    if (npos < 3)
+        return cli_usage_error(cmd, "expected IMAGE OFFSET FILE");
+    int status = parse_offset(cmd, pos[1], &offset);
+    if (status != CLI_OK)
+        return status;
+    if (!cli_file_exists(pos[0]))
+        return cli_fail(cmd, "%s: %s", pos[0], cli_errno_text(ENOENT));
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int e = cli_read_file(pos[2], 16u << 20, &data, &len);
+    if (e)
+        return cli_fail(cmd, "%s: %s", pos[2], e == EFBIG ? "larger than any flash" : cli_errno_text(e));
+    status = write_into_image(cmd, pos[0], offset, pos[2], data, len);
+    free(data);
+    return status;
+}
+
 int cmd_flash(int argc, char **argv)
 {
-    static const cli_subcommand subs[] = {{"new", flash_new}, {"info", flash_info}};
+    static const cli_subcommand subs[] = {{"new", flash_new}, {"info", flash_info}, {"write", flash_write}};
     return cli_dispatch("flash", usage_group, subs, sizeof subs / sizeof subs[0], argc, argv);
 }

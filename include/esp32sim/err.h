@@ -53,6 +53,10 @@ typedef int32_t esp_err_t;
 #define ESP_ERR_OTA_ROLLBACK_FAILED         0x1505
 #define ESP_ERR_OTA_ROLLBACK_INVALID_STATE  0x1506
 
+#define ESP_ERR_IMAGE_BASE          0x2000
+#define ESP_ERR_IMAGE_FLASH_FAIL    0x2001
+#define ESP_ERR_IMAGE_INVALID       0x2002
+
 #define ESP_ERR_FLASH_BASE          0x6000
 #define ESP_ERR_FLASH_OP_FAIL       0x6001
 #define ESP_ERR_FLASH_OP_TIMEOUT    0x6002

@@ -52,4 +52,48 @@ bool esim_ota_boot_partition(esim_device *dev, esim_partition *out);
  * table holds no app partition. */
 bool esim_ota_running_partition(const esim_device *dev, esim_partition *out);
 
+/* ---- the write side (esp_ota_ops), reference/espidf-formats.md §B.3-B.5 ---- */
+
+/* Both otadata entries as stored (false when the table has no otadata or
+ * the flash does not answer). */
+bool esim_ota_read_entries(esim_device *dev, esim_ota_entry entries[2]);
+
+/* esp_ota_set_boot_partition: verifies the image first (any failure, data
+ * partitions included: ESP_ERR_OTA_VALIDATE_FAILED); factory: erases
+ * otadata; ota_k: writes the next sequence number into the other entry with
+ * state NEW (rollback enabled) — ESP_ERR_NOT_FOUND without otadata,
+ * ESP_ERR_INVALID_ARG for k >= slots. */
+esp_err_t esim_ota_set_boot_partition(esim_device *dev, const esim_partition *part);
+
+/* esp_ota_get_next_update_partition(start): the OTA slot after `start`
+ * (NULL: the running partition), wrapping; the first slot when start is not
+ * an OTA slot; false without OTA slots. */
+bool esim_ota_next_update_partition(esim_device *dev, const esim_partition *start, esim_partition *out);
+
+/* esp_ota_mark_app_valid_cancel_rollback: ESP_ERR_NOT_FOUND without
+ * otadata, ESP_FAIL without an active entry or OTA slots; the active entry
+ * becomes VALID (rewritten) unless it already is. */
+esp_err_t esim_ota_mark_app_valid(esim_device *dev);
+
+/* ---- the second-stage bootloader (§B.6) ---- */
+
+typedef struct {
+    char message[160];         /* one decision, e.g. "otadata[1] PENDING_VERIFY -> ABORTED" */
+} esim_boot_event;
+
+typedef struct {
+    bool rollback_enabled;     /* CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (default true) */
+    bool skip_validate;        /* deep-sleep wake: CONFIG_BOOTLOADER_SKIP_VALIDATE_IN_DEEP_SLEEP */
+} esim_boot_options;
+
+/* Run the bootloader's choice on the current table and otadata: ABORT the
+ * PENDING_VERIFY entries, pick the active slot (NEW -> PENDING_VERIFY),
+ * verify the image (unless skip_validate), fall back down then up then to
+ * test/factory on failure, write the initial-contents entry when needed.
+ * Sets *chosen (false: no bootable app) and appends the decisions to
+ * events[0..cap) (count in *n_events). Writes otadata as ESP-IDF's
+ * bootloader does. */
+esp_err_t esim_bootloader_select(esim_device *dev, const esim_boot_options *opts, esim_partition *chosen,
+                                 bool *found, esim_boot_event *events, size_t cap, size_t *n_events);
+
 #endif

@@ -352,3 +352,49 @@ def test_top_level_usage_errors(esp32sim):
         r = esp32sim(*args)
         assert r.code == 2, (args, r)
         assert r.err.startswith("esp32sim: ") and "Try 'esp32sim --help'." in r.err, (args, r)
+
+
+# ---- flash write ----
+
+def test_write_erases_covered_sectors_and_programs(esp32sim, new_image, tmp_path):
+    image = new_image()
+    raw = bytearray(image.read_bytes())
+    raw[0x20000:0x22000] = b"\x00" * 0x2000          # old content in two sectors
+    image.write_bytes(raw)
+    data = bytes((i * 7 + 3) & 0xFF for i in range(5000))
+    (tmp_path / "d.bin").write_bytes(data)
+    r = ok(esp32sim("flash", "write", image, "0x20000", tmp_path / "d.bin"))
+    assert "5000 bytes" in r.out and "0x00020000" in r.out
+    after = image.read_bytes()
+    assert after[0x20000:0x20000 + 5000] == data
+    assert after[0x20000 + 5000:0x22000] == b"\xff" * (0x2000 - 5000)   # rest of the covered sectors erased
+    assert after[:0x20000] == bytes(raw[:0x20000]) and after[0x22000:] == bytes(raw[0x22000:])
+
+
+def test_write_counts_in_the_wear(esp32sim, new_image, tmp_path):
+    image = new_image()
+    (tmp_path / "d.bin").write_bytes(b"\x01" * 4097)
+    ok(esp32sim("flash", "write", image, "128K", tmp_path / "d.bin"))
+    info = json.loads(ok(esp32sim("flash", "info", image, "--json")).out)
+    assert info["counters"]["sectors_erased"] == 3           # the table's sector, then two
+    assert info["counters"]["bytes_programmed"] == TABLE_LEN + 4097
+
+
+@pytest.mark.parametrize("offset, code, words", [
+    ("0x20001", 2, "multiple of 0x1000"),
+    ("nope", 2, "bad OFFSET"),
+    ("0x3FF000", 1, "do not fit"),
+])
+def test_write_refuses_bad_offsets_without_change(esp32sim, new_image, tmp_path, offset, code, words):
+    image = new_image()
+    before = image.read_bytes()
+    (tmp_path / "d.bin").write_bytes(b"\x01" * 5000)
+    r = esp32sim("flash", "write", image, offset, tmp_path / "d.bin")
+    assert r.code == code and words in r.err
+    assert image.read_bytes() == before
+
+
+def test_write_missing_files(esp32sim, new_image, tmp_path):
+    image = new_image()
+    failed(esp32sim("flash", "write", image, "0x10000", tmp_path / "gone.bin"), "gone.bin")
+    failed(esp32sim("flash", "write", tmp_path / "none.bin", "0x10000", image), "none.bin")
