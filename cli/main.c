@@ -19,6 +19,7 @@ static const char usage[] =
     "                    partition tables and partition contents\n"
     "  nvs mkimage|export|dump|check|get|set|erase\n"
     "                    NVS partition images: build, read, check, edit\n"
+    "  image make|info   ESP-IDF app images: build one, check one\n"
     "  help [COMMAND]    show this help, or a command's help\n"
     "\n"
     "Options:\n"
@@ -38,6 +39,7 @@ static const command commands[] = {
     {"flash", cmd_flash},
     {"part", cmd_part},
     {"nvs", cmd_nvs},
+    {"image", cmd_image},
 };
 
 static const command *find_command(const char *name)

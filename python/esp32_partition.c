@@ -335,6 +335,39 @@ static PyObject *partition_ioctl(PyObject *self_obj, PyObject *args, PyObject *k
     }
 }
 
+/* ---- OTA (esp_ota_ops) ---- */
+
+static PyObject *partition_set_boot(PyObject *self_obj, PyObject *unused)
+{
+    (void)unused;
+    esim_device *dev = esim_py_board();
+    if (dev == NULL)
+        return NULL;
+    return check(esim_ota_set_boot_partition(dev, &((partition_object *)self_obj)->part));
+}
+
+static PyObject *partition_get_next_update(PyObject *self_obj, PyObject *unused)
+{
+    (void)unused;
+    esim_partition next;
+    esim_device *dev = esim_py_board();
+    if (dev == NULL)
+        return NULL;
+    if (!esim_ota_next_update_partition(dev, &((partition_object *)self_obj)->part, &next))
+        return esim_py_raise_errno(2);   /* ENOENT */
+    return new_partition(&next, NATIVE_BLOCK_SIZE);
+}
+
+static PyObject *partition_mark_app_valid(PyObject *cls, PyObject *unused)
+{
+    (void)cls;
+    (void)unused;
+    esim_device *dev = esim_py_board();
+    if (dev == NULL)
+        return NULL;
+    return check(esim_ota_mark_app_valid(dev));
+}
+
 /* ---- the type ---- */
 
 static PyMethodDef partition_methods[] = {
@@ -348,6 +381,12 @@ static PyMethodDef partition_methods[] = {
      "writeblocks(block_num, buf[, offset]): erases first without offset."},
     {"ioctl", (PyCFunction)(void (*)(void))partition_ioctl, METH_VARARGS | METH_KEYWORDS,
      "ioctl(cmd, arg): the block-device control operations 1-6."},
+    {"set_boot", partition_set_boot, METH_NOARGS,
+     "set_boot(): boot this app partition from the next reset (the image must verify)."},
+    {"get_next_update", partition_get_next_update, METH_NOARGS,
+     "get_next_update(): the OTA slot after this one, wrapping (block_size 4096)."},
+    {"mark_app_valid_cancel_rollback", partition_mark_app_valid, METH_NOARGS | METH_CLASS,
+     "mark_app_valid_cancel_rollback(): confirm the running app so no rollback happens."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 echo "== core flash path (C)"
 build/bench/bench_flash
 echo
+echo "== app image verification (SHA-256)"
+build/bench/bench_image
+echo
 echo "== esp32.Partition block I/O (Python binding)"
 PYTHONPATH=build/python /usr/bin/python3 bench/bench_partition.py
 echo

@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "device_internal.h"
+#include "esp32sim/ota.h"
 
 #define DEFAULT_CPU_FREQ_HZ 160000000u     /* MicroPython's ESP32 default */
 #define LAYOUT_FILE_MAX     (64u * 1024u)
@@ -206,6 +207,51 @@ static void end_boot(esim_device *dev, esim_reset_reason reason)
     dev->nvs = NULL;
 }
 
+/* The last event says the board runs `label` although no image verified. */
+static void note_unverified(esim_device *dev, const char *label)
+{
+    if (dev->n_boot_events >= ESIM_MAX_BOOT_EVENTS)
+        dev->n_boot_events = ESIM_MAX_BOOT_EVENTS - 1;
+    esim_boot_event *e = &dev->boot_events[dev->n_boot_events++];
+    if (snprintf(e->message, sizeof e->message, "unverified: no app image verifies; running %s as if it held one",
+                 label) < 0)
+        e->message[0] = '\0';
+}
+
+static void set_running(esim_device *dev, const esim_partition *chosen)
+{
+    dev->running_index = -1;
+    for (size_t i = 0; i < dev->table_parts; i++)
+        if (dev->parts[i].address == chosen->address)
+            dev->running_index = (int)i;
+}
+
+/* The second-stage bootloader picks the app (docs/otadata.md). A board
+ * whose app partitions hold no image that verifies still comes up, running
+ * what otadata selects (else factory, else ota_0), marked "unverified". */
+static void run_bootloader(esim_device *dev, esim_reset_reason reason)
+{
+    esim_boot_options opts = {!dev->no_rollback, reason == ESIM_RST_DEEPSLEEP,
+                              dev->has_wake_app ? &dev->wake_app : NULL};
+    esim_partition chosen;
+    bool found = false;
+    esp_err_t err = esim_bootloader_select(dev, &opts, &chosen, &found, dev->boot_events,
+                                           ESIM_MAX_BOOT_EVENTS, &dev->n_boot_events);
+    if (err == ESP_OK && found) {
+        set_running(dev, &chosen);
+    } else {
+        esim_ota_choose_running(dev);
+        if (dev->running_index >= 0) {
+            char label[sizeof dev->parts[0].label];
+            memcpy(label, dev->parts[dev->running_index].label, sizeof label);
+            note_unverified(dev, label);
+        }
+    }
+    dev->has_wake_app = dev->running_index >= 0;
+    if (dev->has_wake_app)
+        dev->wake_app = dev->parts[dev->running_index];
+}
+
 /* The part of a boot that the firmware sees: fresh clock and RAM state, the
  * partition table read from flash, MicroPython's vfs registered. */
 static esp_err_t boot(esim_device *dev, esim_reset_reason reason)
@@ -216,10 +262,11 @@ static esp_err_t boot(esim_device *dev, esim_reset_reason reason)
     dev->boot_count++;
     dev->cpu_freq_hz = DEFAULT_CPU_FREQ_HZ;
     dev->boot_error[0] = '\0';
+    dev->n_boot_events = 0;
     esp_err_t err = load_table_from_flash(dev);
     esim_partitions_load(dev);
     if (err == ESP_OK) {
-        esim_ota_choose_running(dev);
+        run_bootloader(dev, reason);
         register_micropython_vfs(dev);
         mount_nvs(dev);
     }
@@ -298,6 +345,7 @@ esp_err_t esim_device_open(const esim_device_config *cfg, esim_device **out, esi
         cfg = &defaults;
     dev->read_only = cfg->read_only;
     dev->skip_nvs = cfg->skip_nvs;
+    dev->no_rollback = cfg->no_rollback;
     esp_err_t err = prepare_flash(dev, cfg, why);
     if (err == ESP_OK) {
         derive_mac(dev, cfg->flash_path);
@@ -338,6 +386,7 @@ esp_err_t esim_device_power_cycle(esim_device *dev)
     memset(dev->rtc_slow, 0, sizeof dev->rtc_slow);
     memset(dev->rtc_fast, 0, sizeof dev->rtc_fast);
     dev->rtc_time_us = 0;
+    dev->has_wake_app = false;
     return boot(dev, ESIM_RST_POWERON);
 }
 
@@ -384,4 +433,13 @@ void esim_device_set_reset_hook(esim_device *dev, esim_reset_hook hook, void *ct
 {
     dev->reset_hook = hook;
     dev->reset_hook_ctx = ctx;
+}
+
+void esim_device_set_app_rollback(esim_device *dev, bool enabled) { dev->no_rollback = !enabled; }
+bool esim_device_app_rollback(const esim_device *dev) { return !dev->no_rollback; }
+
+size_t esim_device_boot_events(const esim_device *dev, const esim_boot_event **events)
+{
+    *events = dev->boot_events;
+    return dev->n_boot_events;
 }

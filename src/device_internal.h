@@ -4,7 +4,10 @@
 #define ESP32SIM_DEVICE_INTERNAL_H
 
 #include "esp32sim/device.h"
+#include "esp32sim/ota.h"
 #include "esp32sim/partition.h"
+
+#define ESIM_MAX_BOOT_EVENTS 32
 
 #define ESIM_MAX_REGISTERED 8
 
@@ -15,6 +18,11 @@ struct esim_device {
     size_t table_parts;        /* parts[0 .. table_parts) come from the table */
     size_t part_count;         /* then registered ones up to part_count */
     int running_index;         /* the app booted, index in parts, or -1 */
+    bool no_rollback;          /* bootloader built without app rollback */
+    bool has_wake_app;         /* RTC memory remembers the app booted last */
+    esim_partition wake_app;
+    esim_boot_event boot_events[ESIM_MAX_BOOT_EVENTS];
+    size_t n_boot_events;      /* the bootloader's decisions at the last boot */
     char boot_error[256];      /* empty when the last boot succeeded */
     esim_reset_reason reason;
     bool soft_reset;
@@ -36,7 +44,16 @@ struct esim_device {
 /* partition.c: rebuild the partition list from dev->table (boot time). */
 void esim_partitions_load(esim_device *dev);
 
-/* ota.c: record which app partition this boot runs. */
+/* ota.c: the app partition this boot runs when no image verifies (boards
+ * whose app partitions hold no app yet): the active otadata slot, else
+ * factory, else ota_0. */
 void esim_ota_choose_running(esim_device *dev);
+
+/* ota.c, shared with bootloader.c. */
+bool esim_ota_find_otadata(const esim_device *dev, esim_partition *out);
+/* Erase copy `index`'s sector and program *e (its crc is recomputed). */
+esp_err_t esim_ota_write_entry(esim_device *dev, const esim_partition *otadata, int index, esim_ota_entry *e);
+/* esp_image_verify over the whole partition. */
+bool esim_ota_image_verifies(esim_device *dev, const esim_partition *part);
 
 #endif

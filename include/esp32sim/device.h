@@ -53,7 +53,13 @@ typedef struct {
                                  compared with the image's table, as always */
     bool skip_nvs;            /* image tools: boot without mounting NVS, so the
                                  NVS partition is neither read nor repaired nor
-                                 wiped (esim_device_nvs is NULL) */
+                                 wiped (esim_device_nvs is NULL); the bootloader
+                                 chooses the app but writes nothing to otadata
+                                 (opening an image is not a boot of its app) */
+    bool no_rollback;         /* a bootloader built without app rollback
+                                 (CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE off):
+                                 set_boot writes state UNDEFINED and boots
+                                 never change entry states */
 } esim_device_config;
 
 /* Open (or create) the board's flash and power it on.
@@ -100,6 +106,20 @@ esp_err_t esim_device_nvs_error(const esim_device *dev);
  * undo uncommitted NVS changes. One hook per board; NULL removes it. */
 typedef void (*esim_reset_hook)(esim_device *dev, esim_reset_reason reason, void *ctx);
 void esim_device_set_reset_hook(esim_device *dev, esim_reset_hook hook, void *ctx);
+
+/* The second-stage bootloader runs at every power-on and hard reset
+ * (esim_bootloader_select, docs/otadata.md): it picks the app partition
+ * from otadata with app rollback, verifying images; a deep-sleep wake
+ * restarts the same app without verification. When no app partition holds
+ * an image that verifies, the board still comes up running the partition
+ * otadata selects, else factory, else ota_0, and the events say so
+ * ("unverified"). Rollback is on unless the config or this setter turns it
+ * off (takes effect from the next set_boot and boot). */
+void esim_device_set_app_rollback(esim_device *dev, bool enabled);
+bool esim_device_app_rollback(const esim_device *dev);
+
+/* (esim_device_boot_events, the bootloader's decisions of the last boot,
+ * is declared in esp32sim/ota.h with the event type.) */
 
 /* Why the last boot failed (no valid partition table), or NULL when the
  * board booted. A board that did not boot refuses partition access. */

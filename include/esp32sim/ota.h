@@ -84,6 +84,9 @@ typedef struct {
 typedef struct {
     bool rollback_enabled;     /* CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (default true) */
     bool skip_validate;        /* deep-sleep wake: CONFIG_BOOTLOADER_SKIP_VALIDATE_IN_DEEP_SLEEP */
+    const esim_partition *wake_partition; /* with skip_validate: the app the RTC memory
+                                 remembers; it starts again unverified and otadata is
+                                 left alone (NULL or no image there: the usual choice) */
 } esim_boot_options;
 
 /* Run the bootloader's choice on the current table and otadata: ABORT the
@@ -95,5 +98,9 @@ typedef struct {
  * bootloader does. */
 esp_err_t esim_bootloader_select(esim_device *dev, const esim_boot_options *opts, esim_partition *chosen,
                                  bool *found, esim_boot_event *events, size_t cap, size_t *n_events);
+
+/* The bootloader's decisions at the board's last boot, oldest first (valid
+ * until the next reset). Returns their number. */
+size_t esim_device_boot_events(const esim_device *dev, const esim_boot_event **events);
 
 #endif

@@ -1,0 +1,292 @@
+/* esp32sim — the second-stage bootloader's app choice (ESP-IDF's
+ * bootloader_utility.c, reference/espidf-formats.md §B.6, docs/otadata.md):
+ * which app partition a reset starts, with app rollback, and the otadata
+ * writes that choice makes. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "esp32sim/appimage.h"
+#include "esp32sim/ota.h"
+#include "device_internal.h"
+
+#define FACTORY_INDEX (-1)
+#define TEST_INDEX    (-2)
+#define MAX_SLOTS     16
+
+/* What the bootloader knows after reading the partition table. */
+typedef struct {
+    esim_device *dev;
+    const esim_boot_options *opts;
+    esim_boot_event *events;
+    size_t cap;
+    size_t *n_events;
+    bool has_otadata, has_factory, has_test;
+    esim_partition otadata, factory, test;
+    esim_partition ota[MAX_SLOTS];
+    bool has_ota[MAX_SLOTS];
+    uint32_t app_count;        /* ota_N rows in the table, as the bootloader counts */
+    bool initial_contents;     /* otadata blank or damaged and no factory app */
+} boot_state;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void note(boot_state *st, const char *fmt, ...)
+{
+    if (*st->n_events >= st->cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vsnprintf(st->events[*st->n_events].message, sizeof st->events[0].message, fmt, ap) < 0)
+        st->events[*st->n_events].message[0] = '\0';
+    va_end(ap);
+    (*st->n_events)++;
+}
+
+static const char *state_name(uint32_t state)
+{
+    switch (state) {
+    case ESIM_OTA_STATE_NEW: return "NEW";
+    case ESIM_OTA_STATE_PENDING_VERIFY: return "PENDING_VERIFY";
+    case ESIM_OTA_STATE_VALID: return "VALID";
+    case ESIM_OTA_STATE_INVALID: return "INVALID";
+    case ESIM_OTA_STATE_ABORTED: return "ABORTED";
+    case ESIM_OTA_STATE_UNDEFINED: return "UNDEFINED";
+    default: return "unknown";
+    }
+}
+
+static void load_table(boot_state *st)
+{
+    const esim_device *dev = st->dev;
+    for (size_t i = 0; i < dev->table_parts; i++) {
+        const esim_partition *p = &dev->parts[i];
+        if (p->type == ESIM_PART_TYPE_DATA && p->subtype == ESIM_PART_SUBTYPE_DATA_OTA && !st->has_otadata) {
+            st->otadata = *p;
+            st->has_otadata = true;
+        } else if (p->type != ESIM_PART_TYPE_APP) {
+            continue;
+        } else if (p->subtype == ESIM_PART_SUBTYPE_APP_FACTORY) {
+            st->factory = *p;
+            st->has_factory = true;
+        } else if (p->subtype == ESIM_PART_SUBTYPE_APP_TEST) {
+            st->test = *p;
+            st->has_test = true;
+        } else if (p->subtype >= ESIM_PART_SUBTYPE_APP_OTA_0 && p->subtype < ESIM_PART_SUBTYPE_APP_OTA_0 + MAX_SLOTS) {
+            st->ota[p->subtype & 0x0F] = *p;
+            st->has_ota[p->subtype & 0x0F] = true;
+            st->app_count++;
+        }
+    }
+}
+
+/* The partition behind a bootloader index, or NULL (an empty slot). */
+static const esim_partition *index_partition(const boot_state *st, int index)
+{
+    if (index == FACTORY_INDEX)
+        return st->has_factory ? &st->factory : NULL;
+    if (index == TEST_INDEX)
+        return st->has_test ? &st->test : NULL;
+    if (index >= 0 && index < MAX_SLOTS && (uint32_t)index < st->app_count && st->has_ota[index])
+        return &st->ota[index];
+    return NULL;
+}
+
+static void write_entry(boot_state *st, int i, esim_ota_entry *e, const char *what)
+{
+    if (st->dev->read_only || st->dev->skip_nvs) {
+        note(st, "otadata[%d] %s (%s: not written)", i, what,
+             st->dev->read_only ? "read-only board" : "image tool");
+        return;
+    }
+    esp_err_t err = esim_ota_write_entry(st->dev, &st->otadata, i, e);
+    if (err)
+        note(st, "otadata[%d] %s: write failed (%s)", i, what, esim_err_name(err));
+    else
+        note(st, "otadata[%d] %s", i, what);
+}
+
+/* An app that was started once and never confirmed itself is abandoned. */
+static void abort_unconfirmed(boot_state *st, esim_ota_entry entries[2])
+{
+    for (int i = 0; i < 2; i++) {
+        if (entries[i].ota_state != ESIM_OTA_STATE_PENDING_VERIFY)
+            continue;
+        entries[i].ota_state = ESIM_OTA_STATE_ABORTED;
+        write_entry(st, i, &entries[i], "PENDING_VERIFY -> ABORTED (the app did not confirm itself)");
+    }
+}
+
+static bool entry_invalid(const esim_ota_entry *e)
+{
+    return e->ota_seq == 0xFFFFFFFFu || e->ota_state == ESIM_OTA_STATE_INVALID ||
+           e->ota_state == ESIM_OTA_STATE_ABORTED;
+}
+
+static bool entry_blank_or_bad_crc(const esim_ota_entry *e)
+{
+    return e->ota_seq == 0xFFFFFFFFu || e->crc != esim_ota_seq_crc(e->ota_seq);
+}
+
+static int default_index(boot_state *st, const esim_ota_entry entries[2])
+{
+    if (st->has_factory) {
+        note(st, "no OTA selection: starting from factory");
+        return FACTORY_INDEX;
+    }
+    st->initial_contents = entry_blank_or_bad_crc(&entries[0]) && entry_blank_or_bad_crc(&entries[1]);
+    note(st, "no OTA selection and no factory app: starting from ota_0");
+    return 0;
+}
+
+static int active_index(boot_state *st, esim_ota_entry entries[2])
+{
+    int active = esim_ota_active_entry(entries);
+    if (active < 0) {
+        note(st, "otadata holds no valid entry: trying %s", st->has_factory ? "factory" : "every app");
+        return FACTORY_INDEX;
+    }
+    int slot = (int)((entries[active].ota_seq - 1u) % st->app_count);
+    note(st, "otadata[%d] active: seq %u %s selects ota_%d", active, (unsigned)entries[active].ota_seq,
+         state_name(entries[active].ota_state), slot);
+    if (st->opts->rollback_enabled && entries[active].ota_state == ESIM_OTA_STATE_NEW) {
+        entries[active].ota_state = ESIM_OTA_STATE_PENDING_VERIFY;
+        write_entry(st, active, &entries[active], "NEW -> PENDING_VERIFY (first boot of the new app)");
+    }
+    return slot;
+}
+
+/* bootloader_utility_get_selected_boot_partition: the index to start from. */
+static esp_err_t start_index(boot_state *st, int *index)
+{
+    esim_ota_entry entries[2];
+    if (!st->has_otadata) {
+        note(st, "no otadata partition: starting from factory");
+        *index = FACTORY_INDEX;
+        return ESP_OK;
+    }
+    if (!esim_ota_read_entries(st->dev, entries)) {
+        note(st, "otadata unreadable");
+        return ESP_ERR_INVALID_STATE;
+    }
+    if (st->opts->rollback_enabled)
+        abort_unconfirmed(st, entries);
+    if ((entry_invalid(&entries[0]) && entry_invalid(&entries[1])) || st->app_count == 0)
+        *index = default_index(st, entries);
+    else
+        *index = active_index(st, entries);
+    return ESP_OK;
+}
+
+static const char *index_name(int index, char buf[16])
+{
+    if (index == FACTORY_INDEX)
+        return "factory";
+    if (index == TEST_INDEX)
+        return "test";
+    snprintf(buf, 16, "ota_%d", index);
+    return buf;
+}
+
+static bool try_load(boot_state *st, int index, esim_partition *out)
+{
+    char name[16];
+    const esim_partition *p = index_partition(st, index);
+    if (p == NULL || p->size == 0)
+        return false;
+    if (!esim_ota_image_verifies(st->dev, p)) {
+        note(st, "%s (%s at 0x%x) is not bootable: its image does not verify", index_name(index, name), p->label,
+             (unsigned)p->address);
+        return false;
+    }
+    note(st, "loaded %s (%s at 0x%x)", index_name(index, name), p->label, (unsigned)p->address);
+    *out = *p;
+    return true;
+}
+
+/* First boot of a board without factory app and with blank otadata: the
+ * slot that loaded is written down as VALID in copy 0. */
+static void record_initial_seq(boot_state *st, int index)
+{
+    if (index < 0 || !st->initial_contents)
+        return;
+    esim_ota_entry e;
+    memset(&e, 0xFF, sizeof e);
+    e.ota_seq = (uint32_t)index + 1u;
+    e.ota_state = ESIM_OTA_STATE_VALID;
+    write_entry(st, 0, &e, "initial contents: seq of the loaded slot, VALID");
+}
+
+/* bootloader_utility_load_boot_image: down from start to factory, then up
+ * through the OTA slots, then the test app. */
+static bool load_from(boot_state *st, int start, esim_partition *chosen)
+{
+    if (start == TEST_INDEX)
+        return try_load(st, TEST_INDEX, chosen);
+    for (int index = start; index >= FACTORY_INDEX; index--) {
+        if (try_load(st, index, chosen)) {
+            record_initial_seq(st, index);
+            return true;
+        }
+    }
+    for (int index = start + 1; index < (int)st->app_count; index++) {
+        if (try_load(st, index, chosen)) {
+            record_initial_seq(st, index);
+            return true;
+        }
+    }
+    return try_load(st, TEST_INDEX, chosen);
+}
+
+/* Deep-sleep wake with validation skipped: the app the RTC memory remembers
+ * starts again, otadata untouched, when it still looks like an image. */
+static bool wake_fast(boot_state *st, esim_partition *chosen)
+{
+    const esim_partition *w = st->opts->wake_partition;
+    uint8_t magic = 0;
+    if (!st->opts->skip_validate || w == NULL)
+        return false;
+    for (size_t i = 0; i < st->dev->table_parts; i++) {
+        const esim_partition *p = &st->dev->parts[i];
+        if (p->type != ESIM_PART_TYPE_APP || p->address != w->address || p->size != w->size)
+            continue;
+        if (esim_partition_read(st->dev, p, 0, &magic, 1) || magic != ESIM_IMAGE_MAGIC)
+            break;
+        note(st, "deep-sleep wake: fast boot of %s at 0x%x without verification", p->label, (unsigned)p->address);
+        *chosen = *p;
+        return true;
+    }
+    note(st, "deep-sleep wake: fast boot not possible, loading as usual");
+    return false;
+}
+
+esp_err_t esim_bootloader_select(esim_device *dev, const esim_boot_options *opts, esim_partition *chosen,
+                                 bool *found, esim_boot_event *events, size_t cap, size_t *n_events)
+{
+    boot_state st;
+    int start = FACTORY_INDEX;
+    size_t unused_count;
+    if (n_events == NULL)
+        n_events = &unused_count;
+    memset(&st, 0, sizeof st);
+    st.dev = dev;
+    st.opts = opts;
+    st.events = events;
+    st.cap = events ? cap : 0;
+    st.n_events = n_events;
+    *n_events = 0;
+    *found = false;
+    load_table(&st);
+    if (wake_fast(&st, chosen)) {
+        *found = true;
+        return ESP_OK;
+    }
+    esp_err_t err = start_index(&st, &start);
+    if (err)
+        return err;
+    *found = load_from(&st, start, chosen);
+    if (!*found)
+        note(&st, "no bootable app partition");
+    return ESP_OK;
+}
