@@ -9,6 +9,7 @@ int cmd_repl(int argc, char **argv);    /* cmd_run.c:   esp32sim repl [opts] */
 int cmd_flash(int argc, char **argv);   /* cmd_flash.c: esp32sim flash new|info ... */
 int cmd_part(int argc, char **argv);    /* cmd_part.c:  esp32sim part table|mktable|read|write|erase ... */
 int cmd_nvs(int argc, char **argv);     /* cmd_nvs.c:   esp32sim nvs mkimage|export|dump|check|get|set|erase ... */
+int cmd_ota(int argc, char **argv);     /* cmd_ota.c:   esp32sim ota status|set-boot|mark-valid|erase ... */
 int cmd_image(int argc, char **argv);   /* cmd_image.c: esp32sim image make|info ... */
 
 #endif

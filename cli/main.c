@@ -14,12 +14,15 @@ static const char usage[] =
     "Commands:\n"
     "  run SCRIPT.py     run a MicroPython script on a simulated board\n"
     "  repl              start an interactive prompt on a simulated board\n"
-    "  flash new|info    create a flash image, show its table, counters and wear\n"
+    "  flash new|info|write\n"
+    "                    create a flash image, show its table, counters and wear, write into it\n"
     "  part table|mktable|read|write|erase\n"
     "                    partition tables and partition contents\n"
     "  nvs mkimage|export|dump|check|get|set|erase\n"
     "                    NVS partition images: build, read, check, edit\n"
     "  image make|info   ESP-IDF app images: build one, check one\n"
+    "  ota status|set-boot|mark-valid|erase\n"
+    "                    OTA state of an image and what the next boot loads\n"
     "  help [COMMAND]    show this help, or a command's help\n"
     "\n"
     "Options:\n"
@@ -40,6 +43,7 @@ static const command commands[] = {
     {"part", cmd_part},
     {"nvs", cmd_nvs},
     {"image", cmd_image},
+    {"ota", cmd_ota},
 };
 
 static const command *find_command(const char *name)
