@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fixtures.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,21 +36,7 @@ static esim_flash *new_flash(void)
 
 static uint8_t *read_fixture(const char *rel, size_t *len)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", ESIM_FIXTURES_DIR, rel);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        fail_msg("missing fixture %s", path);
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)size + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
-    fclose(fp);
-    buf[size] = 0;
-    *len = (size_t)size;
-    return buf;
+    return read_fixture_file(rel, len);
 }
 
 /* A fresh chip holding a fixture image at base. */

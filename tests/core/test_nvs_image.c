@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
+
 #include "esp32sim/nvs_image.h"
 
 #define SIZE 0x6000u
@@ -21,21 +23,9 @@
 
 static uint8_t *read_fixture(const char *name, size_t *len)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", FIXTURES, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open fixture %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = '\0';
-    *len = (size_t)n;
-    return buf;
+    char rel[256];
+    snprintf(rel, sizeof rel, "nvs/%s", name);
+    return read_fixture_file(rel, len);
 }
 
 typedef struct {

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "fixtures.h"
 #include <mbedtls/md5.h>
 
 #include "esp32sim/parttable.h"
@@ -20,21 +22,9 @@
 
 static char *read_fixture(const char *name, size_t *len)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/partition_table/%s", ESIM_FIXTURES_DIR, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open fixture %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = '\0';
-    *len = (size_t)n;
-    return buf;
+    char rel[256];
+    snprintf(rel, sizeof rel, "partition_table/%s", name);
+    return (char *)read_fixture_file(rel, len);
 }
 
 static esp_err_t parse_text(const char *text, esim_ptable *t, esim_ptable_error *err)
