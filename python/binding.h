@@ -112,6 +112,27 @@ int esim_py_add_nvs_type(PyObject *esp32_module);
 int esim_py_set_nvs_strict(esim_device *dev, bool strict);
 bool esim_py_nvs_strict(const esim_device *dev);
 
+/* ---- board code and the board's filesystem (boardfs_py.c, modos.c) ---- */
+
+/* The board's os module (also importable by board code as uos): listdir,
+ * ilistdir, remove, rename, mkdir, rmdir, stat, statvfs, getcwd, chdir,
+ * sync, uname, urandom, sep, on the current board's filesystem
+ * (OSError(ENODEV) when the board has none). */
+PyObject *esim_py_make_os(void);
+
+/* Make `globals` (a module dict) run as board code: its __builtins__
+ * become CPython's builtins with open() on the board's filesystem and an
+ * __import__ that gives the board's os for os/uos and finds modules in the
+ * board's current directory and /lib as MicroPython's sys.path does.
+ * Returns 0 or -1 with an exception set. */
+int esim_py_use_board_builtins(PyObject *globals);
+
+/* Run the board file `board_path` (e.g. "/boot.py") as board code in
+ * `globals`, with __file__ set to the board path. Returns 1 when it ran,
+ * 0 when the board has no filesystem or no such file (nothing raised),
+ * -1 with the exception the code raised (or a loading error) set. */
+int esim_py_run_board_file(const char *board_path, PyObject *globals);
+
 /* Call before esim_device_close(dev): drops what the binding keeps for the
  * board (its NVS journal and strict flag) and removes its reset hook. NVS
  * objects of the board then raise ValueError. */

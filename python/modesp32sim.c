@@ -50,28 +50,36 @@ static int optional_str(PyObject *obj, const char **out)
 static PyObject *device_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     (void)type;
-    static char *kwlist[] = {"flash", "size", "layout", "layout_csv", "nvs_strict", NULL};
-    PyObject *flash = NULL, *layout = NULL, *layout_csv = NULL, *path_bytes = NULL;
+    static char *kwlist[] = {"flash", "size", "layout", "layout_csv", "nvs_strict", "fs", "no_rollback", NULL};
+    PyObject *flash = NULL, *layout = NULL, *layout_csv = NULL, *fs = NULL, *path_bytes = NULL, *fs_bytes = NULL;
     Py_ssize_t size = 0;
-    int nvs_strict = 0;
+    int nvs_strict = 0, no_rollback = 0;
     esim_device_config cfg = {0};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$nOOp:Device", kwlist, &flash, &size, &layout, &layout_csv,
-                                     &nvs_strict))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$nOOpOp:Device", kwlist, &flash, &size, &layout, &layout_csv,
+                                     &nvs_strict, &fs, &no_rollback))
         return NULL;
     if (flash != NULL && flash != Py_None && !PyUnicode_FSConverter(flash, &path_bytes))
         return NULL;
+    if (fs != NULL && fs != Py_None && !PyUnicode_FSConverter(fs, &fs_bytes)) {
+        Py_XDECREF(path_bytes);
+        return NULL;
+    }
     if (optional_str(layout, &cfg.layout) < 0 || optional_str(layout_csv, &cfg.layout_csv) < 0 || size < 0) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_ValueError, "size must be positive");
         Py_XDECREF(path_bytes);
+        Py_XDECREF(fs_bytes);
         return NULL;
     }
     cfg.flash_path = path_bytes ? PyBytes_AS_STRING(path_bytes) : NULL;
+    cfg.fs_path = fs_bytes ? PyBytes_AS_STRING(fs_bytes) : NULL;
     cfg.flash_size = (size_t)size;
+    cfg.no_rollback = no_rollback != 0;
     esim_device *dev = NULL;
     esim_ptable_error why = {-1, ""};
     esp_err_t err = esim_device_open(&cfg, &dev, &why);
     Py_XDECREF(path_bytes);
+    Py_XDECREF(fs_bytes);
     if (err) {
         PyErr_Format(PyExc_ValueError, "%s (%s)", why.message[0] ? why.message : "cannot open the board",
                      esim_err_name(err));
@@ -418,7 +426,7 @@ static PyType_Slot device_slots[] = {
     {Py_tp_repr, device_repr},
     {Py_tp_methods, device_methods},
     {Py_tp_getset, device_getset},
-    {Py_tp_doc, (void *)"Device(flash=None, *, size=0, layout=None, layout_csv=None, nvs_strict=False): a simulated "
+    {Py_tp_doc, (void *)"Device(flash=None, *, size=0, layout=None, layout_csv=None, nvs_strict=False, fs=None, no_rollback=False): a simulated "
                         "ESP32 board. flash is an image file (created when missing) or None for memory."},
     {0, NULL},
 };

@@ -60,6 +60,11 @@ typedef struct {
                                  (CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE off):
                                  set_boot writes state UNDEFINED and boots
                                  never change entry states */
+    const char *fs_path;      /* host directory that is the board's filesystem
+                                 "/" (esp32sim/boardfs.h); made, with the
+                                 default boot.py, when missing (unless
+                                 read_only). NULL: the board has no
+                                 filesystem mounted */
 } esim_device_config;
 
 /* Open (or create) the board's flash and power it on.
@@ -124,6 +129,13 @@ bool esim_device_app_rollback(const esim_device *dev);
 /* Why the last boot failed (no valid partition table), or NULL when the
  * board booted. A board that did not boot refuses partition access. */
 const char *esim_device_boot_error(const esim_device *dev);
+
+/* The board's filesystem (NULL without one; its current directory goes
+ * back to "/" at every boot), and whether opening the board created it
+ * (MicroPython's "Performing initial setup"). */
+struct esim_boardfs;
+struct esim_boardfs *esim_device_fs(esim_device *dev);
+bool esim_device_fs_created(const esim_device *dev);
 
 /* Virtual clock: microseconds since this boot, and since power-on (RTC). */
 uint64_t esim_device_time_us(const esim_device *dev);
