@@ -87,19 +87,6 @@ static int take_args(const char *cmd, const char *usage, int argc, char **argv, 
 
 /* ---- status ---- */
 
-static const char *state_name(uint32_t state)
-{
-    switch (state) {
-    case ESIM_OTA_STATE_NEW: return "NEW";
-    case ESIM_OTA_STATE_PENDING_VERIFY: return "PENDING_VERIFY";
-    case ESIM_OTA_STATE_VALID: return "VALID";
-    case ESIM_OTA_STATE_INVALID: return "INVALID";
-    case ESIM_OTA_STATE_ABORTED: return "ABORTED";
-    case ESIM_OTA_STATE_UNDEFINED: return "UNDEFINED";
-    default: return "UNKNOWN";
-    }
-}
-
 /* The slot an entry points to, or -1 (empty entry, no OTA slots). */
 static int entry_slot(const esim_ota_entry *e, int slots)
 {
@@ -118,7 +105,7 @@ static void print_status_text(const esim_ota_entry e[2], int slots, const esim_p
             printf("otadata[%d]: empty\n", i);
         else
             printf("otadata[%d]: seq %" PRIu32 ", state %s, CRC %s, slot %s%d%s\n", i, e[i].ota_seq,
-                   state_name(e[i].ota_state), crc_ok ? "ok" : "BAD", slot < 0 ? "(none" : "ota_",
+                   esim_ota_state_name(e[i].ota_state), crc_ok ? "ok" : "BAD", slot < 0 ? "(none" : "ota_",
                    slot < 0 ? 0 : slot, slot < 0 ? ")" : "");
     }
     printf("next boot: %s\n", found ? next->label : "(no bootable app)");
@@ -135,7 +122,7 @@ static void print_status_json(const esim_ota_entry e[2], int slots, const esim_p
         bool empty = e[i].ota_seq == 0xFFFFFFFFu;
         printf("%s{\"seq\": ", i ? ", " : "");
         empty ? printf("null") : printf("%" PRIu32, e[i].ota_seq);
-        printf(", \"state\": \"%s\", \"crc_ok\": %s, \"slot\": ", state_name(e[i].ota_state),
+        printf(", \"state\": \"%s\", \"crc_ok\": %s, \"slot\": ", esim_ota_state_name(e[i].ota_state),
                e[i].crc == esim_ota_seq_crc(e[i].ota_seq) ? "true" : "false");
         slot < 0 ? printf("null}") : printf("\"ota_%d\"}", slot);
     }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "esp32sim/ota.h"
 #include "esp32sim/partition.h"
 
 typedef struct {
@@ -372,7 +373,66 @@ static PyObject *get_closed(PyObject *obj, void *closure)
     return PyBool_FromLong(((device_object *)obj)->dev == NULL);
 }
 
+/* None for "no such value" fields, so scripts can test them simply. */
+static PyObject *state_or_none(uint32_t state, bool present)
+{
+    return present ? PyUnicode_FromString(esim_ota_state_name(state)) : Py_NewRef(Py_None);
+}
+
+static PyObject *boot_event_dict(const esim_boot_event *e)
+{
+    bool change = e->kind == ESIM_BOOT_EV_STATE_CHANGE;
+    bool has_to = change || e->kind == ESIM_BOOT_EV_ACTIVE || e->kind == ESIM_BOOT_EV_INITIAL_SEQ;
+    bool writes = change || e->kind == ESIM_BOOT_EV_INITIAL_SEQ;
+    PyObject *entry = e->entry >= 0 ? PyLong_FromLong(e->entry) : Py_NewRef(Py_None);
+    PyObject *seq = e->seq != 0xFFFFFFFFu ? PyLong_FromUnsignedLong(e->seq) : Py_NewRef(Py_None);
+    PyObject *label = e->label[0] ? PyUnicode_FromString(e->label) : Py_NewRef(Py_None);
+    PyObject *address = e->label[0] ? PyLong_FromUnsignedLong(e->address) : Py_NewRef(Py_None);
+    PyObject *written = writes ? PyBool_FromLong(e->written) : Py_NewRef(Py_None);
+    PyObject *check = e->failed_check ? PyUnicode_FromString(e->failed_check) : Py_NewRef(Py_None);
+    PyObject *from = state_or_none(e->state_from, change), *to = state_or_none(e->state_to, has_to);
+    PyObject *d = NULL;
+    if (entry && seq && label && address && written && check && from && to)
+        d = Py_BuildValue("{s:s,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:s}", "kind", esim_boot_event_kind_name(e->kind),
+                          "entry", entry, "seq", seq, "from", from, "to", to, "written", written, "label", label,
+                          "address", address, "check", check, "message", e->message);
+    Py_XDECREF(entry);
+    Py_XDECREF(seq);
+    Py_XDECREF(label);
+    Py_XDECREF(address);
+    Py_XDECREF(written);
+    Py_XDECREF(check);
+    Py_XDECREF(from);
+    Py_XDECREF(to);
+    return d;
+}
+
+static PyObject *get_boot_events(PyObject *obj, void *closure)
+{
+    (void)closure;
+    esim_device *dev = live((device_object *)obj);
+    if (dev == NULL)
+        return NULL;
+    const esim_boot_event *events;
+    size_t n = esim_device_boot_events(dev, &events);
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list != NULL && i < n; i++) {
+        PyObject *d = boot_event_dict(&events[i]);
+        if (d == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, (Py_ssize_t)i, d);
+    }
+    return list;
+}
+
+DEVICE_GETTER(app_rollback, PyBool_FromLong(esim_device_app_rollback(dev)))
+
 static PyGetSetDef device_getset[] = {
+    {"boot_events", get_boot_events, NULL,
+     "The bootloader's decisions at the last boot, oldest first: dicts with kind, entry, seq, from, to, written, "
+     "label, address, check and message.", NULL},
+    {"app_rollback", get_app_rollback, NULL, "False when the board's bootloader has app rollback off.", NULL},
     {"powered", get_powered, NULL, "False after a power cut fired, until power_cycle().", NULL},
     {"flash_size", get_flash_size, NULL, "Flash size in bytes.", NULL},
     {"flash_path", get_flash_path, NULL, "The flash image file, or None for a board in memory.", NULL},
@@ -469,6 +529,12 @@ PyObject *esim_py_make_control(void)
     PyObject *type = PyType_FromSpec(&device_spec);
     if (type == NULL || esim_py_errors_init(m) < 0 || PyModule_AddObjectRef(m, "Device", type) < 0) {
         Py_XDECREF(type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddStringConstant(m, "FIRMWARE_PROJECT", ESIM_FIRMWARE_PROJECT) < 0 ||
+        PyModule_AddStringConstant(m, "FIRMWARE_VERSION", ESIM_FIRMWARE_VERSION) < 0) {
+        Py_DECREF(type);
         Py_DECREF(m);
         return NULL;
     }

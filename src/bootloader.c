@@ -29,22 +29,51 @@ typedef struct {
     bool initial_contents;     /* otadata blank or damaged and no factory app */
 } boot_state;
 
+/* An event of `kind` with no entry, sequence or partition yet. */
+static esim_boot_event blank_event(esim_boot_event_kind kind)
+{
+    esim_boot_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.entry = -1;
+    ev.seq = 0xFFFFFFFFu;
+    ev.state_from = ev.state_to = ESIM_OTA_STATE_UNDEFINED;
+    return ev;
+}
+
+static esim_boot_event partition_event(esim_boot_event_kind kind, const esim_partition *p)
+{
+    esim_boot_event ev = blank_event(kind);
+    if (p != NULL) {
+        snprintf(ev.label, sizeof ev.label, "%s", p->label);
+        ev.address = p->address;
+    }
+    return ev;
+}
+
+/* Record *ev with its message. */
 #if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
+__attribute__((format(printf, 3, 4)))
 #endif
-static void note(boot_state *st, const char *fmt, ...)
+static void note(boot_state *st, esim_boot_event *ev, const char *fmt, ...)
 {
     if (*st->n_events >= st->cap)
         return;
     va_list ap;
     va_start(ap, fmt);
-    if (vsnprintf(st->events[*st->n_events].message, sizeof st->events[0].message, fmt, ap) < 0)
-        st->events[*st->n_events].message[0] = '\0';
+    if (vsnprintf(ev->message, sizeof ev->message, fmt, ap) < 0)
+        ev->message[0] = '\0';
     va_end(ap);
-    (*st->n_events)++;
+    st->events[(*st->n_events)++] = *ev;
 }
 
-static const char *state_name(uint32_t state)
+static void note_plain(boot_state *st, esim_boot_event_kind kind, const char *text)
+{
+    esim_boot_event ev = blank_event(kind);
+    note(st, &ev, "%s", text);
+}
+
+const char *esim_ota_state_name(uint32_t state)
 {
     switch (state) {
     case ESIM_OTA_STATE_NEW: return "NEW";
@@ -53,8 +82,29 @@ static const char *state_name(uint32_t state)
     case ESIM_OTA_STATE_INVALID: return "INVALID";
     case ESIM_OTA_STATE_ABORTED: return "ABORTED";
     case ESIM_OTA_STATE_UNDEFINED: return "UNDEFINED";
-    default: return "unknown";
+    default: return "UNKNOWN";
     }
+}
+
+const char *esim_boot_event_kind_name(esim_boot_event_kind kind)
+{
+    static const char *const names[] = {
+        [ESIM_BOOT_EV_NO_OTADATA] = "no_otadata",
+        [ESIM_BOOT_EV_OTADATA_UNREADABLE] = "otadata_unreadable",
+        [ESIM_BOOT_EV_STATE_CHANGE] = "state_change",
+        [ESIM_BOOT_EV_NO_SELECTION] = "no_selection",
+        [ESIM_BOOT_EV_ACTIVE] = "active",
+        [ESIM_BOOT_EV_INITIAL_SEQ] = "initial_seq",
+        [ESIM_BOOT_EV_NOT_BOOTABLE] = "not_bootable",
+        [ESIM_BOOT_EV_LOADED] = "loaded",
+        [ESIM_BOOT_EV_FAST_WAKE] = "fast_wake",
+        [ESIM_BOOT_EV_FAST_WAKE_FAILED] = "fast_wake_failed",
+        [ESIM_BOOT_EV_NO_APP] = "no_app",
+        [ESIM_BOOT_EV_UNVERIFIED] = "unverified",
+    };
+    if ((unsigned)kind < sizeof names / sizeof names[0] && names[kind] != NULL)
+        return names[kind];
+    return "unknown";
 }
 
 static void load_table(boot_state *st)
@@ -93,18 +143,33 @@ static const esim_partition *index_partition(const boot_state *st, int index)
     return NULL;
 }
 
-static void write_entry(boot_state *st, int i, esim_ota_entry *e, const char *what)
+/* Write entry i (as *ev describes the change) unless the board may not. */
+static void write_entry(boot_state *st, esim_boot_event *ev, esim_ota_entry *e, const char *what)
 {
+    int i = ev->entry;
+    ev->seq = e->ota_seq;
     if (st->dev->read_only || st->dev->skip_nvs) {
-        note(st, "otadata[%d] %s (%s: not written)", i, what,
+        ev->err = ESP_ERR_NOT_ALLOWED;
+        note(st, ev, "otadata[%d] %s (%s: not written)", i, what,
              st->dev->read_only ? "read-only board" : "image tool");
         return;
     }
-    esp_err_t err = esim_ota_write_entry(st->dev, &st->otadata, i, e);
-    if (err)
-        note(st, "otadata[%d] %s: write failed (%s)", i, what, esim_err_name(err));
+    ev->err = esim_ota_write_entry(st->dev, &st->otadata, i, e);
+    ev->written = ev->err == ESP_OK;
+    if (ev->err)
+        note(st, ev, "otadata[%d] %s: write failed (%s)", i, what, esim_err_name(ev->err));
     else
-        note(st, "otadata[%d] %s", i, what);
+        note(st, ev, "otadata[%d] %s", i, what);
+}
+
+static void change_state(boot_state *st, int i, esim_ota_entry *e, uint32_t to, const char *what)
+{
+    esim_boot_event ev = blank_event(ESIM_BOOT_EV_STATE_CHANGE);
+    ev.entry = i;
+    ev.state_from = e->ota_state;
+    ev.state_to = to;
+    e->ota_state = to;
+    write_entry(st, &ev, e, what);
 }
 
 /* An app that was started once and never confirmed itself is abandoned. */
@@ -113,8 +178,8 @@ static void abort_unconfirmed(boot_state *st, esim_ota_entry entries[2])
     for (int i = 0; i < 2; i++) {
         if (entries[i].ota_state != ESIM_OTA_STATE_PENDING_VERIFY)
             continue;
-        entries[i].ota_state = ESIM_OTA_STATE_ABORTED;
-        write_entry(st, i, &entries[i], "PENDING_VERIFY -> ABORTED (the app did not confirm itself)");
+        change_state(st, i, &entries[i], ESIM_OTA_STATE_ABORTED,
+                     "PENDING_VERIFY -> ABORTED (the app did not confirm itself)");
     }
 }
 
@@ -132,11 +197,13 @@ static bool entry_blank_or_bad_crc(const esim_ota_entry *e)
 static int default_index(boot_state *st, const esim_ota_entry entries[2])
 {
     if (st->has_factory) {
-        note(st, "no OTA selection: starting from factory");
+        esim_boot_event ev = partition_event(ESIM_BOOT_EV_NO_SELECTION, &st->factory);
+        note(st, &ev, "no OTA selection: starting from factory");
         return FACTORY_INDEX;
     }
     st->initial_contents = entry_blank_or_bad_crc(&entries[0]) && entry_blank_or_bad_crc(&entries[1]);
-    note(st, "no OTA selection and no factory app: starting from ota_0");
+    esim_boot_event ev = partition_event(ESIM_BOOT_EV_NO_SELECTION, index_partition(st, 0));
+    note(st, &ev, "no OTA selection and no factory app: starting from ota_0");
     return 0;
 }
 
@@ -144,16 +211,20 @@ static int active_index(boot_state *st, esim_ota_entry entries[2])
 {
     int active = esim_ota_active_entry(entries);
     if (active < 0) {
-        note(st, "otadata holds no valid entry: trying %s", st->has_factory ? "factory" : "every app");
+        esim_boot_event ev = partition_event(ESIM_BOOT_EV_NO_SELECTION, st->has_factory ? &st->factory : NULL);
+        note(st, &ev, "otadata holds no valid entry: trying %s", st->has_factory ? "factory" : "every app");
         return FACTORY_INDEX;
     }
     int slot = (int)((entries[active].ota_seq - 1u) % st->app_count);
-    note(st, "otadata[%d] active: seq %u %s selects ota_%d", active, (unsigned)entries[active].ota_seq,
-         state_name(entries[active].ota_state), slot);
-    if (st->opts->rollback_enabled && entries[active].ota_state == ESIM_OTA_STATE_NEW) {
-        entries[active].ota_state = ESIM_OTA_STATE_PENDING_VERIFY;
-        write_entry(st, active, &entries[active], "NEW -> PENDING_VERIFY (first boot of the new app)");
-    }
+    esim_boot_event ev = partition_event(ESIM_BOOT_EV_ACTIVE, index_partition(st, slot));
+    ev.entry = active;
+    ev.seq = entries[active].ota_seq;
+    ev.state_to = entries[active].ota_state;
+    note(st, &ev, "otadata[%d] active: seq %u %s selects ota_%d", active, (unsigned)entries[active].ota_seq,
+         esim_ota_state_name(entries[active].ota_state), slot);
+    if (st->opts->rollback_enabled && entries[active].ota_state == ESIM_OTA_STATE_NEW)
+        change_state(st, active, &entries[active], ESIM_OTA_STATE_PENDING_VERIFY,
+                     "NEW -> PENDING_VERIFY (first boot of the new app)");
     return slot;
 }
 
@@ -162,12 +233,13 @@ static esp_err_t start_index(boot_state *st, int *index)
 {
     esim_ota_entry entries[2];
     if (!st->has_otadata) {
-        note(st, "no otadata partition: starting from factory");
+        esim_boot_event ev = partition_event(ESIM_BOOT_EV_NO_OTADATA, st->has_factory ? &st->factory : NULL);
+        note(st, &ev, "no otadata partition: starting from factory");
         *index = FACTORY_INDEX;
         return ESP_OK;
     }
     if (!esim_ota_read_entries(st->dev, entries)) {
-        note(st, "otadata unreadable");
+        note_plain(st, ESIM_BOOT_EV_OTADATA_UNREADABLE, "otadata unreadable");
         return ESP_ERR_INVALID_STATE;
     }
     if (st->opts->rollback_enabled)
@@ -189,18 +261,38 @@ static const char *index_name(int index, char buf[16])
     return buf;
 }
 
+/* The first check the image failed, by the verifier's order. */
+static const char *failed_check(const esim_image_info *info)
+{
+    if (!info->checks.magic)
+        return "magic";
+    if (!info->checks.chip)
+        return "chip";
+    if (!info->checks.segments)
+        return "segments";
+    if (!info->checks.length)
+        return "length";
+    if (!info->checks.checksum)
+        return "checksum";
+    return "sha256";
+}
+
 static bool try_load(boot_state *st, int index, esim_partition *out)
 {
     char name[16];
     const esim_partition *p = index_partition(st, index);
     if (p == NULL || p->size == 0)
         return false;
-    if (!esim_ota_image_verifies(st->dev, p)) {
-        note(st, "%s (%s at 0x%x) is not bootable: its image does not verify", index_name(index, name), p->label,
-             (unsigned)p->address);
+    esim_image_info info;
+    if (!esim_ota_image_verifies(st->dev, p, &info)) {
+        esim_boot_event ev = partition_event(ESIM_BOOT_EV_NOT_BOOTABLE, p);
+        ev.failed_check = failed_check(&info);
+        note(st, &ev, "%s (%s at 0x%x) is not bootable: %s", index_name(index, name), p->label,
+             (unsigned)p->address, info.reason[0] ? info.reason : "its image does not verify");
         return false;
     }
-    note(st, "loaded %s (%s at 0x%x)", index_name(index, name), p->label, (unsigned)p->address);
+    esim_boot_event ev = partition_event(ESIM_BOOT_EV_LOADED, p);
+    note(st, &ev, "loaded %s (%s at 0x%x)", index_name(index, name), p->label, (unsigned)p->address);
     *out = *p;
     return true;
 }
@@ -215,7 +307,10 @@ static void record_initial_seq(boot_state *st, int index)
     memset(&e, 0xFF, sizeof e);
     e.ota_seq = (uint32_t)index + 1u;
     e.ota_state = ESIM_OTA_STATE_VALID;
-    write_entry(st, 0, &e, "initial contents: seq of the loaded slot, VALID");
+    esim_boot_event ev = partition_event(ESIM_BOOT_EV_INITIAL_SEQ, index_partition(st, index));
+    ev.entry = 0;
+    ev.state_to = ESIM_OTA_STATE_VALID;
+    write_entry(st, &ev, &e, "initial contents: seq of the loaded slot, VALID");
 }
 
 /* bootloader_utility_load_boot_image: down from start to factory, then up
@@ -253,11 +348,13 @@ static bool wake_fast(boot_state *st, esim_partition *chosen)
             continue;
         if (esim_partition_read(st->dev, p, 0, &magic, 1) || magic != ESIM_IMAGE_MAGIC)
             break;
-        note(st, "deep-sleep wake: fast boot of %s at 0x%x without verification", p->label, (unsigned)p->address);
+        esim_boot_event ev = partition_event(ESIM_BOOT_EV_FAST_WAKE, p);
+        note(st, &ev, "deep-sleep wake: fast boot of %s at 0x%x without verification", p->label,
+             (unsigned)p->address);
         *chosen = *p;
         return true;
     }
-    note(st, "deep-sleep wake: fast boot not possible, loading as usual");
+    note_plain(st, ESIM_BOOT_EV_FAST_WAKE_FAILED, "deep-sleep wake: fast boot not possible, loading as usual");
     return false;
 }
 
@@ -287,6 +384,6 @@ esp_err_t esim_bootloader_select(esim_device *dev, const esim_boot_options *opts
         return err;
     *found = load_from(&st, start, chosen);
     if (!*found)
-        note(&st, "no bootable app partition");
+        note_plain(&st, ESIM_BOOT_EV_NO_APP, "no bootable app partition");
     return ESP_OK;
 }

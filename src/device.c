@@ -207,14 +207,21 @@ static void end_boot(esim_device *dev, esim_reset_reason reason)
     dev->nvs = NULL;
 }
 
-/* The last event says the board runs `label` although no image verified. */
-static void note_unverified(esim_device *dev, const char *label)
+/* The last event says the board runs `p` although no image verified. */
+static void note_unverified(esim_device *dev, esim_partition p)
 {
     if (dev->n_boot_events >= ESIM_MAX_BOOT_EVENTS)
         dev->n_boot_events = ESIM_MAX_BOOT_EVENTS - 1;
     esim_boot_event *e = &dev->boot_events[dev->n_boot_events++];
+    memset(e, 0, sizeof *e);
+    e->kind = ESIM_BOOT_EV_UNVERIFIED;
+    e->entry = -1;
+    e->seq = 0xFFFFFFFFu;
+    e->state_from = e->state_to = ESIM_OTA_STATE_UNDEFINED;
+    snprintf(e->label, sizeof e->label, "%s", p.label);
+    e->address = p.address;
     if (snprintf(e->message, sizeof e->message, "unverified: no app image verifies; running %s as if it held one",
-                 label) < 0)
+                 p.label) < 0)
         e->message[0] = '\0';
 }
 
@@ -241,11 +248,8 @@ static void run_bootloader(esim_device *dev, esim_reset_reason reason)
         set_running(dev, &chosen);
     } else {
         esim_ota_choose_running(dev);
-        if (dev->running_index >= 0) {
-            char label[sizeof dev->parts[0].label];
-            memcpy(label, dev->parts[dev->running_index].label, sizeof label);
-            note_unverified(dev, label);
-        }
+        if (dev->running_index >= 0)
+            note_unverified(dev, dev->parts[dev->running_index]);
     }
     dev->has_wake_app = dev->running_index >= 0;
     if (dev->has_wake_app)
@@ -327,8 +331,12 @@ static esp_err_t prepare_flash(esim_device *dev, const esim_device_config *cfg, 
         err = open_flash(cfg, exists, size, &dev->flash, why);
     if (err)
         return err;
-    if (!exists)
-        return write_table(dev->flash, wanted, why);
+    if (!exists) {
+        err = write_table(dev->flash, wanted, why);
+        if (!err && (err = esim_firmware_install(dev->flash, wanted)) != ESP_OK)
+            say(why, "cannot write the firmware image (%s)%s", esim_err_name(err), "");
+        return err;
+    }
     if (!wants_layout)
         return ESP_OK;
     err = load_layout(cfg, esim_flash_size(dev->flash), wanted, why);

@@ -3,6 +3,7 @@
 #ifndef ESP32SIM_DEVICE_INTERNAL_H
 #define ESP32SIM_DEVICE_INTERNAL_H
 
+#include "esp32sim/appimage.h"
 #include "esp32sim/device.h"
 #include "esp32sim/ota.h"
 #include "esp32sim/partition.h"
@@ -41,6 +42,10 @@ struct esim_device {
     void *reset_hook_ctx;
 };
 
+/* firmware.c: write a new board's firmware image into the table's first
+ * app partition (nothing when it has none large enough). */
+esp_err_t esim_firmware_install(esim_flash *flash, const esim_ptable *table);
+
 /* partition.c: rebuild the partition list from dev->table (boot time). */
 void esim_partitions_load(esim_device *dev);
 
@@ -53,7 +58,8 @@ void esim_ota_choose_running(esim_device *dev);
 bool esim_ota_find_otadata(const esim_device *dev, esim_partition *out);
 /* Erase copy `index`'s sector and program *e (its crc is recomputed). */
 esp_err_t esim_ota_write_entry(esim_device *dev, const esim_partition *otadata, int index, esim_ota_entry *e);
-/* esp_image_verify over the whole partition. */
-bool esim_ota_image_verifies(esim_device *dev, const esim_partition *part);
+/* esp_image_verify over the whole partition; *info (may be NULL) says what
+ * was found and why it failed. */
+bool esim_ota_image_verifies(esim_device *dev, const esim_partition *part, esim_image_info *info);
 
 #endif

@@ -1,4 +1,5 @@
 /* esp32sim — otadata decoding and the app partition choice (read side). */
+#include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -170,12 +171,19 @@ esp_err_t esim_ota_write_entry(esim_device *dev, const esim_partition *otadata, 
 /* The image is looked at in place, without counting flash reads: the flash
  * statistics measure what the firmware does, and the same boot must cost
  * the same whether or not the app partitions hold an app. */
-bool esim_ota_image_verifies(esim_device *dev, const esim_partition *part)
+bool esim_ota_image_verifies(esim_device *dev, const esim_partition *part, esim_image_info *info)
 {
     size_t flash_size = esim_flash_size(dev->flash);
-    if (!esim_flash_powered(dev->flash) || part->address > flash_size || part->size > flash_size - part->address)
+    if (info != NULL)
+        memset(info, 0, sizeof *info);
+    if (!esim_flash_powered(dev->flash) || part->address > flash_size || part->size > flash_size - part->address) {
+        if (info != NULL) {
+            info->result = ESP_ERR_IMAGE_INVALID;
+            snprintf(info->reason, sizeof info->reason, "the partition cannot be read");
+        }
         return false;
-    return esim_image_verify(esim_flash_peek(dev->flash) + part->address, part->size, NULL) == ESP_OK;
+    }
+    return esim_image_verify(esim_flash_peek(dev->flash) + part->address, part->size, info) == ESP_OK;
 }
 
 /* The smallest sequence number >= the active one that selects `slot`. */
@@ -229,7 +237,7 @@ esp_err_t esim_ota_set_boot_partition(esim_device *dev, const esim_partition *pa
 {
     if (part == NULL)
         return ESP_ERR_INVALID_ARG;
-    if (!esim_ota_image_verifies(dev, part))
+    if (!esim_ota_image_verifies(dev, part, NULL))
         return ESP_ERR_OTA_VALIDATE_FAILED;
     if (part->type != ESIM_PART_TYPE_APP)
         return ESP_ERR_INVALID_ARG;

@@ -32,6 +32,12 @@ typedef enum {
 
 #define ESIM_DEFAULT_FLASH_SIZE (4u * 1024u * 1024u)
 
+/* The app image a new board's first app partition (factory, else ota_0)
+ * holds: a valid ESP32 image of about MicroPython's size whose app
+ * description names this project and version (docs/app-image.md). */
+#define ESIM_FIRMWARE_PROJECT "micropython"
+#define ESIM_FIRMWARE_VERSION "v1.28.0-esp32sim-0.1.0"
+
 /* Address map (what machine.mem8/16/32 and later the ULP see). */
 #define ESIM_RTC_SLOW_MEM_ADDR 0x50000000u
 #define ESIM_RTC_SLOW_MEM_SIZE 0x2000u          /* 8 KiB */
@@ -68,7 +74,9 @@ typedef struct {
 } esim_device_config;
 
 /* Open (or create) the board's flash and power it on.
- * A new image gets the layout's table written at 0x8000. An existing image
+ * A new image gets the layout's table written at 0x8000 and the firmware
+ * image (ESIM_FIRMWARE_*) in its first app partition, as esptool flashes a
+ * board. An existing image
  * keeps its table; asking for a different layout is an error, never a silent
  * rewrite. With cfg->read_only nothing is created or written (see above).
  * `why` (may be NULL) says what was wrong, naming the file.

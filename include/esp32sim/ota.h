@@ -77,9 +77,45 @@ esp_err_t esim_ota_mark_app_valid(esim_device *dev);
 
 /* ---- the second-stage bootloader (§B.6) ---- */
 
+/* One decision of the bootloader, for people (message) and programs (the
+ * other fields). */
+typedef enum {
+    ESIM_BOOT_EV_NO_OTADATA,         /* no otadata partition: starts from factory */
+    ESIM_BOOT_EV_OTADATA_UNREADABLE, /* the flash did not answer */
+    ESIM_BOOT_EV_STATE_CHANGE,       /* entry: state_from -> state_to (written, err) */
+    ESIM_BOOT_EV_NO_SELECTION,       /* no valid entry: starts from `label` */
+    ESIM_BOOT_EV_ACTIVE,             /* entry with seq (state_to: its state) selects `label` */
+    ESIM_BOOT_EV_INITIAL_SEQ,        /* seq written to entry 0 as VALID (written, err) */
+    ESIM_BOOT_EV_NOT_BOOTABLE,       /* `label`'s image fails `failed_check` */
+    ESIM_BOOT_EV_LOADED,             /* `label` verified and started */
+    ESIM_BOOT_EV_FAST_WAKE,          /* deep-sleep wake: `label` restarted unverified */
+    ESIM_BOOT_EV_FAST_WAKE_FAILED,   /* deep-sleep wake without a usable image: usual choice */
+    ESIM_BOOT_EV_NO_APP,             /* no bootable app partition */
+    ESIM_BOOT_EV_UNVERIFIED,         /* the board runs `label` although no image verifies */
+} esim_boot_event_kind;
+
 typedef struct {
-    char message[160];         /* one decision, e.g. "otadata[1] PENDING_VERIFY -> ABORTED" */
+    esim_boot_event_kind kind;
+    int entry;                 /* otadata copy 0 or 1, -1 when none */
+    uint32_t seq;              /* ota_seq, 0xFFFFFFFF when none */
+    uint32_t state_from;       /* ESIM_OTA_STATE_*; STATE_CHANGE only */
+    uint32_t state_to;         /* STATE_CHANGE: new state; ACTIVE: the entry's state */
+    bool written;              /* STATE_CHANGE, INITIAL_SEQ: reached the flash */
+    esp_err_t err;             /* why a write did not happen (ESP_OK when it did, or
+                                  ESP_ERR_NOT_ALLOWED for read-only boards and image tools) */
+    char label[17];            /* the partition concerned, "" when none */
+    uint32_t address;          /* its flash address */
+    const char *failed_check;  /* NOT_BOOTABLE: "magic", "chip", "segments", "checksum",
+                                  "sha256" or "length"; NULL otherwise */
+    char message[160];         /* in words, e.g. "otadata[1] PENDING_VERIFY -> ABORTED ..." */
 } esim_boot_event;
+
+/* "state_change", "active", "loaded", ... (the kind in the event trace). */
+const char *esim_boot_event_kind_name(esim_boot_event_kind kind);
+
+/* "NEW", "PENDING_VERIFY", "VALID", "INVALID", "ABORTED", "UNDEFINED", or
+ * "UNKNOWN" for other values. */
+const char *esim_ota_state_name(uint32_t state);
 
 typedef struct {
     bool rollback_enabled;     /* CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (default true) */

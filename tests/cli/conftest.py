@@ -11,6 +11,7 @@ import pytest
 MiB = 1024 * 1024
 TABLE_OFFSET = 0x8000
 TABLE_LEN = 0xC00
+FIRMWARE_LEN = 0x160000   # the app image a new board's first app partition holds
 FIXTURE_TABLES = ["mp_4MiBplus", "mp_4MiB_legacy_vfs", "mp_4MiB_ota", "mp_2MiB"]
 
 

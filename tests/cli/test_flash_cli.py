@@ -5,7 +5,9 @@ import os
 
 import pytest
 
-from conftest import MiB, TABLE_LEN, TABLE_OFFSET, failed, ok, usage_error
+import struct
+
+from conftest import FIRMWARE_LEN, MiB, TABLE_LEN, TABLE_OFFSET, failed, ok, usage_error
 
 DEFAULT_ROWS = [  # label, type, subtype, offset, size, registered
     ("nvs", "data", "nvs", 0x9000, 0x6000, False),
@@ -29,10 +31,27 @@ def rows(info):
             for p in info["partitions"]]
 
 
+def first_app(table):
+    """(offset, size) of the factory app, else of the lowest OTA slot."""
+    apps = []
+    for row in range(0, len(table), 32):
+        magic, ptype, subtype, offset, size = struct.unpack_from("<HBBII", table, row)
+        if magic == 0x50AA and ptype == 0 and subtype in range(0x00, 0x20):
+            apps.append((subtype, offset, size))
+    _, offset, size = min(apps)
+    return offset, size
+
+
 def only_table_written(data, table):
-    """The image is 0xFF everywhere except the table at 0x8000."""
+    """The image is 0xFF everywhere except the table at 0x8000 and the
+    firmware image at the start of the first app partition."""
     assert data[TABLE_OFFSET:TABLE_OFFSET + TABLE_LEN] == table
-    assert data.count(b"\xff"[0]) == len(data) - (TABLE_LEN - table.count(b"\xff"[0]))
+    offset, size = first_app(table)
+    firmware_len = min(FIRMWARE_LEN, size)
+    firmware = data[offset:offset + firmware_len]
+    assert firmware[0] == 0xE9 and firmware[0x20 + 48:0x20 + 60] == b"micropython\0"
+    rest = data[:offset] + data[offset + firmware_len:]
+    assert rest.count(b"\xff"[0]) == len(rest) - (TABLE_LEN - table.count(b"\xff"[0]))
 
 
 # ---- flash new ----
@@ -155,11 +174,14 @@ def test_info_json_default(esp32sim, new_image):
     assert set(info["counters"]) == {"reads", "bytes_read", "programs", "bytes_programmed",
                                      "erases", "sectors_erased"}
     assert all(isinstance(v, int) for v in info["counters"].values())
-    # creating the image erased and programmed the table's sector, once
+    # creating the image erased and programmed the table's sector and the
+    # firmware's sectors, once each
+    firmware_sectors = FIRMWARE_LEN // 4096
     assert info["wear"]["max_erase_count"] == 1
-    assert info["wear"]["total_erase_count"] == 1
-    assert info["wear"]["most_worn"] == [{"sector": 8, "offset": 0x8000, "erase_count": 1}]
-    assert info["counters"]["bytes_programmed"] == TABLE_LEN
+    assert info["wear"]["total_erase_count"] == 1 + firmware_sectors
+    assert info["wear"]["most_worn"] == [{"sector": s, "offset": s * 4096, "erase_count": 1}
+                                         for s in (8, 16, 17, 18, 19)]
+    assert info["counters"]["bytes_programmed"] == TABLE_LEN + FIRMWARE_LEN
 
 
 def test_info_json_ota(esp32sim, new_image):
@@ -247,8 +269,8 @@ def test_info_opens_a_read_only_image_read_only(esp32sim, new_image, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flash.bin", "flash.bin.wear"]
     # the counters are the sidecar's: what `flash new` did, and no more
     assert first["counters"] == second["counters"] == {
-        "reads": 1, "bytes_read": TABLE_LEN, "programs": 1, "bytes_programmed": TABLE_LEN,
-        "erases": 1, "sectors_erased": 1}
+        "reads": 1, "bytes_read": TABLE_LEN, "programs": 2, "bytes_programmed": TABLE_LEN + FIRMWARE_LEN,
+        "erases": 1 + FIRMWARE_LEN // 4096, "sectors_erased": 1 + FIRMWARE_LEN // 4096}
     assert rows(first) == DEFAULT_ROWS
     assert "  reads              1\n" in text
 
@@ -376,8 +398,9 @@ def test_write_counts_in_the_wear(esp32sim, new_image, tmp_path):
     (tmp_path / "d.bin").write_bytes(b"\x01" * 4097)
     ok(esp32sim("flash", "write", image, "128K", tmp_path / "d.bin"))
     info = json.loads(ok(esp32sim("flash", "info", image, "--json")).out)
-    assert info["counters"]["sectors_erased"] == 3           # the table's sector, then two
-    assert info["counters"]["bytes_programmed"] == TABLE_LEN + 4097
+    # the table's sector and the firmware's, then two
+    assert info["counters"]["sectors_erased"] == 1 + FIRMWARE_LEN // 4096 + 2
+    assert info["counters"]["bytes_programmed"] == TABLE_LEN + FIRMWARE_LEN + 4097
 
 
 @pytest.mark.parametrize("offset, code, words", [

@@ -28,6 +28,7 @@ def test_installed_library_builds_and_runs_a_c_harness(tmp_path):
     out = subprocess.run([str(exe), str(tmp_path / "board.bin")], check=True, capture_output=True,
                          text=True).stdout
     assert "vfs      type 1 subtype 0x81 at 0x200000, 2097152 bytes (registered at boot)" in out
-    # the new image got its partition table (0xC00 bytes, one sector), then the block
-    assert "programmed 7168 bytes, erased 2 sectors" in out
+    # the new image got its partition table (0xC00 bytes, one sector) and its
+    # firmware (0x160000 bytes), then the block
+    assert f"programmed {0xC00 + 0x160000 + 4096} bytes, erased {1 + 0x160 + 1} sectors" in out
     assert (tmp_path / "board.bin").stat().st_size == 4 << 20

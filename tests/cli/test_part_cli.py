@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from conftest import (FIXTURE_TABLES, MiB, TABLE_LEN, TABLE_OFFSET, failed, ok,
+from conftest import (FIRMWARE_LEN, FIXTURE_TABLES, MiB, TABLE_LEN, TABLE_OFFSET, failed, ok,
                       usage_error)
 
 NVS_OFFSET, NVS_SIZE = 0x9000, 0x6000
@@ -257,7 +257,8 @@ def test_read_starts_no_sidecar(esp32sim, new_image, tmp_path):
     protect(image)
     before = file_state(image)
     r = ok(esp32sim("part", "read", image, "factory"))
-    assert r.raw == b"\xff" * 0x1F0000
+    assert r.raw[0] == 0xE9 and len(r.raw) == 0x1F0000      # the firmware, then erased flash
+    assert r.raw[FIRMWARE_LEN:] == b"\xff" * (0x1F0000 - FIRMWARE_LEN)
     assert file_state(image) == before
     assert [p.name for p in tmp_path.iterdir()] == ["flash.bin"]
 

@@ -17,6 +17,7 @@
 #include "esp32sim/appimage.h"
 #include "esp32sim/ota.h"
 #include "esp32sim/partition.h"
+#include "fixtures.h"
 
 #define OTADATA_SIZE 0x2000u
 
@@ -42,11 +43,14 @@ static const char csv_gap[] =
     "ota_0,    app,  ota_0,   0x10000, 0x40000,\n"
     "ota_2,    app,  ota_2,   0x50000, 0x40000,\n";
 
+/* A board whose app partitions and otadata are blank (fixture_blank_apps),
+ * the starting point of ESP-IDF's vectors. */
 static esim_device *open_board(const char *layout, const char *csv, bool no_rollback)
 {
     esim_device_config cfg = {.layout = layout, .layout_csv = csv, .no_rollback = no_rollback};
     esim_device *dev = NULL;
     assert_int_equal(esim_device_open(&cfg, &dev, NULL), ESP_OK);
+    fixture_blank_apps(dev);
     return dev;
 }
 
@@ -59,14 +63,7 @@ static esim_partition part_named(esim_device *dev, const char *label)
 
 static void put_image(esim_device *dev, const char *label, const char *version)
 {
-    esim_partition p = part_named(dev, label);
-    uint8_t *img = NULL;
-    size_t len = 0;
-    assert_int_equal(esim_image_make("ota_test", version, 0, &img, &len), ESP_OK);
-    size_t erase = (len + ESIM_FLASH_SECTOR_SIZE - 1) / ESIM_FLASH_SECTOR_SIZE * ESIM_FLASH_SECTOR_SIZE;
-    assert_int_equal(esim_partition_erase_range(dev, &p, 0, erase), ESP_OK);
-    assert_int_equal(esim_partition_write(dev, &p, 0, img, len), ESP_OK);
-    free(img);
+    fixture_put_image(dev, label, version);
 }
 
 /* Clear the first byte of the project name: the SHA-256 no longer matches. */
@@ -293,7 +290,17 @@ static void test_factory_fallback(void **state)
     damage_image(dev, "ota_0");
     reset(dev, ESIM_RST_SW);
     assert_running(dev, "factory");
-    assert_true(events_mention(dev, "does not verify"));
+    const esim_boot_event *ev;
+    size_t n = esim_device_boot_events(dev, &ev);
+    bool refused = false;
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].kind == ESIM_BOOT_EV_NOT_BOOTABLE && strcmp(ev[i].label, "ota_0") == 0) {
+            assert_string_equal(ev[i].failed_check, "checksum");
+            refused = true;
+        }
+    assert_true(refused);
+    assert_int_equal(ev[n - 1].kind, ESIM_BOOT_EV_LOADED);
+    assert_string_equal(ev[n - 1].label, "factory");
     esim_device_close(dev);
 }
 
@@ -496,6 +503,7 @@ static void test_read_only_board_writes_nothing(void **state)
     esim_device_config cfg = {.flash_path = path, .layout = "ota"};
     esim_device *dev = NULL;
     assert_int_equal(esim_device_open(&cfg, &dev, NULL), ESP_OK);
+    fixture_blank_apps(dev);
     put_image(dev, "ota_0", "0");
     set_boot(dev, "ota_0", ESP_OK);
     esim_device_close(dev);
@@ -526,9 +534,52 @@ static void test_image_tools_write_no_otadata(void **state)
     esim_device_close(dev);
 }
 
+/* The running app's image, verified, with its app description. */
+static void assert_running_firmware(esim_device *dev, const char *label)
+{
+    esim_partition p;
+    assert_true(esim_ota_running_partition(dev, &p));
+    assert_string_equal(p.label, label);
+    uint8_t *img = malloc(p.size);
+    assert_non_null(img);
+    assert_int_equal(esim_partition_read(dev, &p, 0, img, p.size), ESP_OK);
+    esim_image_info info;
+    assert_int_equal(esim_image_verify(img, p.size, &info), ESP_OK);
+    assert_string_equal(info.app_desc.project_name, ESIM_FIRMWARE_PROJECT);
+    assert_string_equal(info.app_desc.version, ESIM_FIRMWARE_VERSION);
+    free(img);
+    assert_false(events_mention(dev, "unverified"));
+}
+
+/* A new board ships with its firmware: factory on the default layout;
+ * ota_0 on the OTA layout, where the first boot writes the initial
+ * otadata entry (seq 1, VALID) as ESP-IDF's bootloader does. */
+static void test_new_board_runs_its_firmware(void **state)
+{
+    (void)state;
+    esim_device_config cfg = {.layout = "default"};
+    esim_device *dev = NULL;
+    assert_int_equal(esim_device_open(&cfg, &dev, NULL), ESP_OK);
+    assert_running_firmware(dev, "factory");
+    esim_device_close(dev);
+    cfg.layout = "ota";
+    assert_int_equal(esim_device_open(&cfg, &dev, NULL), ESP_OK);
+    assert_running_firmware(dev, "ota_0");
+    assert_true(events_mention(dev, "initial contents"));
+    esim_ota_entry e = entry(dev, 0);
+    assert_int_equal(e.ota_seq, 1);
+    assert_int_equal(e.ota_state, ESIM_OTA_STATE_VALID);
+    assert_int_equal(entry(dev, 1).ota_seq, 0xFFFFFFFFu);
+    reset(dev, ESIM_RST_SW);
+    assert_running_firmware(dev, "ota_0");
+    assert_false(events_mention(dev, "initial contents"));
+    esim_device_close(dev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_board_runs_its_firmware),
         cmocka_unit_test(test_switch_sequence_matches_otatool),
         cmocka_unit_test(test_rollback_vectors),
         cmocka_unit_test(test_sequence_numbers_with_16_slots),

@@ -10,6 +10,7 @@
 
 #include "esp32sim/ota.h"
 #include "esp32sim/partition.h"
+#include "fixtures.h"
 
 static int open_board(void **state, const char *layout)
 {
@@ -185,6 +186,12 @@ static void test_running_partition_is_chosen_at_boot(void **state)
     load_otadata(dev, "otadata_01_after_switch_slot1.bin");
     assert_true(esim_ota_running_partition(dev, &p));
     assert_string_equal(p.label, "ota_0");
+    /* ota_1 is selected but empty: the bootloader falls back to ota_0 */
+    assert_int_equal(esim_device_hard_reset(dev, ESIM_RST_SW), ESP_OK);
+    assert_true(esim_ota_running_partition(dev, &p));
+    assert_string_equal(p.label, "ota_0");
+    fixture_put_image(dev, "ota_1", "2.0.0");
+    load_otadata(dev, "otadata_01_after_switch_slot1.bin");
     assert_int_equal(esim_device_hard_reset(dev, ESIM_RST_SW), ESP_OK);
     assert_true(esim_ota_running_partition(dev, &p));
     assert_string_equal(p.label, "ota_1");

@@ -137,6 +137,12 @@ def test_boot_follows_valid_otadata(ota_board, fixtures_dir):
     Partition("otadata").writeblocks(0, image)
     assert Partition(Partition.BOOT).info()[4] == "ota_1"
     assert Partition(Partition.RUNNING).info()[4] == "ota_0"   # until the next boot
+    ota_board.reset()                                          # ota_1 is empty
+    assert Partition(Partition.RUNNING).info()[4] == "ota_0"
+    firmware = bytearray(0x160000)
+    Partition("ota_0").readblocks(0, firmware)
+    Partition("ota_1").writeblocks(0, firmware)                # an OTA update
+    Partition("otadata").writeblocks(0, image)
     ota_board.reset()
     assert Partition(Partition.RUNNING).info()[4] == "ota_1"
 

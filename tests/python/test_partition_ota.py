@@ -76,15 +76,54 @@ def boot():
     return Partition(Partition.BOOT).info()[4]
 
 
+def erase(label):
+    part = Partition(label)
+    for block in range(part.ioctl(4, 0)):
+        part.ioctl(6, block)
+
+
+@pytest.fixture
+def blank_ota_board(ota_board):
+    """The OTA board with its apps and otadata erased and powered on again:
+    the starting point of ESP-IDF's vectors (a chip never flashed with an
+    app). A new board would otherwise run its own firmware from ota_0."""
+    for label in ("ota_0", "ota_1", "otadata"):
+        erase(label)
+    ota_board.power_cycle()
+    return ota_board
+
+
 def raises_oserror(fn, *args):
     with pytest.raises(OSError) as info:
         fn(*args)
     return info.value
 
 
+# ---- a new board's firmware ----
+
+def test_new_board_runs_a_real_firmware_image(ota_board):
+    assert running() == "ota_0"
+    assert entry(0)[:2] == (1, VALID)        # the bootloader's initial contents
+    assert entry(1)[0] == 0xFFFFFFFF
+    running_part = Partition(Partition.RUNNING)
+    desc = bytearray(256)
+    running_part.readblocks(0, desc, 0x20)
+    magic, = struct.unpack_from("<I", desc)
+    assert magic == 0xABCD5432
+    assert desc[16:48].rstrip(b"\0") == esp32sim.FIRMWARE_VERSION.encode()
+    assert desc[48:80].rstrip(b"\0") == b"micropython"
+    running_part.set_boot()                  # verifies the image: no error
+    assert entry(1)[:2] == (1, NEW)          # the other copy, same seq (§B.3)
+    # equal sequence numbers: copy 0 stays active (§B.2), so ESP-IDF's
+    # bootloader never looks at the NEW copy
+    ota_board.reset()
+    assert running() == "ota_0"
+    assert (entry(0)[:2], entry(1)[:2]) == ((1, VALID), (1, NEW))
+
+
 # ---- the rollback vectors, byte for byte ----
 
-def test_set_boot_reset_and_confirm_match_the_vectors(ota_board, fixtures_dir):
+def test_set_boot_reset_and_confirm_match_the_vectors(blank_ota_board, ota_board, fixtures_dir):
     install("ota_0").set_boot()
     assert otadata() == vector(fixtures_dir, "rb_01_setboot_ota0_from_blank_NEW.bin")
     ota_board.reset()
@@ -94,7 +133,7 @@ def test_set_boot_reset_and_confirm_match_the_vectors(ota_board, fixtures_dir):
     assert otadata() == vector(fixtures_dir, "rb_03_app_marked_VALID.bin")
 
 
-def test_mark_valid_is_a_classmethod_also_on_instances(ota_board):
+def test_mark_valid_is_a_classmethod_also_on_instances(blank_ota_board, ota_board):
     install("ota_1").set_boot()
     ota_board.reset()
     Partition("ota_1").mark_app_valid_cancel_rollback()
@@ -191,7 +230,7 @@ def test_slot_beyond_the_consecutive_ones_is_invalid_arg(board_image):
     assert repr(e) == "OSError(-258, 'ESP_ERR_INVALID_ARG')"
 
 
-def test_mark_valid_with_blank_otadata_is_esp_fail(ota_board):
+def test_mark_valid_with_blank_otadata_is_esp_fail(blank_ota_board, ota_board):
     e = raises_oserror(Partition.mark_app_valid_cancel_rollback)
     assert str(e) == "[Errno 1] EPERM: ESP_FAIL"
 
@@ -206,7 +245,7 @@ def test_get_next_update_wraps_and_has_native_block_size(ota_board):
     assert Partition("nvs").get_next_update().info()[4] == "ota_0"
 
 
-def test_boards_without_app_images_boot_as_before(ota_board, fixtures_dir):
+def test_boards_without_app_images_boot_as_before(blank_ota_board, ota_board, fixtures_dir):
     assert (running(), boot()) == ("ota_0", "ota_0")
     Partition("otadata").writeblocks(0, vector(fixtures_dir, "otadata_01_after_switch_slot1.bin"))
     ota_board.reset()
