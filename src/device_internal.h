@@ -3,6 +3,7 @@
 #ifndef ESP32SIM_DEVICE_INTERNAL_H
 #define ESP32SIM_DEVICE_INTERNAL_H
 
+#include "esp32sim/boardfs.h"
 #include "esp32sim/device.h"
 #include "esp32sim/ota.h"
 #include "esp32sim/partition.h"
@@ -39,6 +40,8 @@ struct esim_device {
     esp_err_t nvs_error;
     esim_reset_hook reset_hook;
     void *reset_hook_ctx;
+    esim_boardfs *fs;          /* the board's filesystem, NULL without one */
+    bool fs_created;           /* opening the board made it */
 };
 
 /* partition.c: rebuild the partition list from dev->table (boot time). */
