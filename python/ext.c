@@ -23,6 +23,17 @@ static int add_board_module(PyObject *ext, const char *name, PyObject *module)
     return rc;
 }
 
+/* An attribute of _esp32sim only: board code gets it through the board's
+ * __import__, CPython's own "os" stays what it is. */
+static int add_private_module(PyObject *ext, const char *name, PyObject *module)
+{
+    if (module == NULL)
+        return -1;
+    int rc = PyModule_AddObjectRef(ext, name, module);
+    Py_DECREF(module);
+    return rc;
+}
+
 PyMODINIT_FUNC PyInit__esp32sim(void);
 
 PyMODINIT_FUNC PyInit__esp32sim(void)
@@ -34,6 +45,7 @@ PyMODINIT_FUNC PyInit__esp32sim(void)
         add_board_module(ext, "esp32", esim_py_make_esp32()) < 0 ||
         add_board_module(ext, "machine", esim_py_make_machine()) < 0 ||
         add_board_module(ext, "micropython", esim_py_make_micropython()) < 0 ||
+        add_private_module(ext, "os", esim_py_make_os()) < 0 ||
         esim_py_install_time(0) < 0) {
         Py_DECREF(ext);
         return NULL;

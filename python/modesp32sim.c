@@ -508,8 +508,39 @@ static PyObject *control_current(PyObject *module, PyObject *unused)
     return dev ? wrap_device(dev, 0) : NULL;
 }
 
+/* run_board_code(source, globals=None): source (str or bytes) compiled as
+ * "<stdin>" and run as board code; returns the globals. */
+static PyObject *control_run_board_code(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    static char *kwlist[] = {"source", "globals", NULL};
+    PyObject *source, *globals = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:run_board_code", kwlist, &source, &globals))
+        return NULL;
+    const char *text = PyUnicode_Check(source) ? PyUnicode_AsUTF8(source)
+                     : PyBytes_Check(source)   ? PyBytes_AS_STRING(source)
+                                               : NULL;
+    if (text == NULL)
+        return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_TypeError, "source must be str or bytes");
+    if (globals != Py_None && !PyDict_Check(globals))
+        return PyErr_Format(PyExc_TypeError, "globals must be a dict or None");
+    PyObject *g = globals == Py_None ? Py_BuildValue("{ss}", "__name__", "__main__") : Py_NewRef(globals);
+    PyObject *code = g ? Py_CompileStringExFlags(text, "<stdin>", Py_file_input, NULL, -1) : NULL;
+    PyObject *r = code && esim_py_use_board_builtins(g) == 0 ? PyEval_EvalCode(code, g, g) : NULL;
+    Py_XDECREF(code);
+    if (r == NULL) {
+        Py_XDECREF(g);
+        return NULL;
+    }
+    Py_DECREF(r);
+    return g;
+}
+
 static PyMethodDef control_functions[] = {
     {"current", control_current, METH_NOARGS, "current(): the board the modules act on now (not owned)."},
+    {"run_board_code", (PyCFunction)(void (*)(void))control_run_board_code, METH_VARARGS | METH_KEYWORDS,
+     "run_board_code(source, globals=None): run source as board code (open() and imports on the board's "
+     "filesystem, os is the board's); returns the globals dict."},
     {NULL, NULL, 0, NULL},
 };
 

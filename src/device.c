@@ -3,6 +3,7 @@
  * the virtual clock and identity. */
 #define _XOPEN_SOURCE 700   /* realpath */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,8 @@ static esp_err_t boot(esim_device *dev, esim_reset_reason reason)
         register_micropython_vfs(dev);
         mount_nvs(dev);
     }
+    if (dev->fs != NULL)
+        esim_boardfs_reset_cwd(dev->fs);
     return err;
 }
 
@@ -343,6 +346,28 @@ static esp_err_t prepare_flash(esim_device *dev, const esim_device_config *cfg, 
     return err ? err : check_same_table(dev->flash, wanted, cfg->flash_path, why);
 }
 
+/* The board's filesystem, as large as the vfs (or ffat) partition of the
+ * first boot: _boot.py mounts it, inisetup.py makes it on a new board. */
+static esp_err_t open_fs(esim_device *dev, const esim_device_config *cfg, esim_ptable_error *why)
+{
+    esim_partition part;
+    uint64_t capacity = 0;
+    if (cfg->fs_path == NULL)
+        return ESP_OK;
+    if (esim_partition_find_first(dev, ESIM_PART_TYPE_DATA, ESIM_PART_SUBTYPE_ANY, "vfs", &part) ||
+        esim_partition_find_first(dev, ESIM_PART_TYPE_DATA, ESIM_PART_SUBTYPE_ANY, "ffat", &part))
+        capacity = part.size;
+    int err = esim_boardfs_open(cfg->fs_path, capacity, !cfg->read_only, &dev->fs_created, &dev->fs);
+    if (err == 0)
+        return ESP_OK;
+    if (err == ENOENT && cfg->read_only) {
+        say(why, "%s: no such filesystem directory (a read-only board never creates one)%s", cfg->fs_path, "");
+        return ESP_ERR_NOT_FOUND;
+    }
+    say(why, "%s: cannot use this directory as the board's filesystem (%s)", cfg->fs_path, strerror(err));
+    return ESP_ERR_INVALID_ARG;
+}
+
 esp_err_t esim_device_open(const esim_device_config *cfg, esim_device **out, esim_ptable_error *why)
 {
     static const esim_device_config defaults = {0};
@@ -360,6 +385,8 @@ esp_err_t esim_device_open(const esim_device_config *cfg, esim_device **out, esi
         err = boot(dev, ESIM_RST_POWERON);
         if (err)
             say(why, "%s%s", dev->boot_error, "");
+        else
+            err = open_fs(dev, cfg, why);
     }
     if (err) {
         esim_device_close(dev);
@@ -374,6 +401,7 @@ void esim_device_close(esim_device *dev)
     if (dev == NULL)
         return;
     esim_nvs_unmount(dev->nvs);
+    esim_boardfs_close(dev->fs);
     esim_flash_close(dev->flash);
     free(dev);
 }
@@ -435,6 +463,8 @@ esp_err_t esim_device_set_cpu_freq(esim_device *dev, uint32_t hz)
 void esim_device_mac(const esim_device *dev, uint8_t mac[6]) { memcpy(mac, dev->mac, 6); }
 
 esim_nvs *esim_device_nvs(esim_device *dev) { return dev->nvs; }
+esim_boardfs *esim_device_fs(esim_device *dev) { return dev->fs; }
+bool esim_device_fs_created(const esim_device *dev) { return dev->fs_created; }
 esp_err_t esim_device_nvs_error(const esim_device *dev) { return dev->nvs_error; }
 
 void esim_device_set_reset_hook(esim_device *dev, esim_reset_hook hook, void *ctx)

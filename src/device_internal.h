@@ -4,6 +4,7 @@
 #define ESP32SIM_DEVICE_INTERNAL_H
 
 #include "esp32sim/appimage.h"
+#include "esp32sim/boardfs.h"
 #include "esp32sim/device.h"
 #include "esp32sim/ota.h"
 #include "esp32sim/partition.h"
@@ -40,6 +41,8 @@ struct esim_device {
     esp_err_t nvs_error;
     esim_reset_hook reset_hook;
     void *reset_hook_ctx;
+    esim_boardfs *fs;          /* the board's filesystem, NULL without one */
+    bool fs_created;           /* opening the board made it */
 };
 
 /* firmware.c: write a new board's firmware image into the table's first

@@ -71,8 +71,11 @@ typedef struct {
 int esim_boardfs_listdir(const esim_boardfs *fs, const char *path, esim_boardfs_entry **entries, size_t *count);
 
 int esim_boardfs_mkdir(esim_boardfs *fs, const char *path);    /* EEXIST, ENOENT (no parent) */
-int esim_boardfs_rmdir(esim_boardfs *fs, const char *path);    /* ENOTEMPTY, ENOTDIR; "/" is EINVAL */
-int esim_boardfs_remove(esim_boardfs *fs, const char *path);   /* files only: a directory is EISDIR */
+/* rmdir and remove are both littlefs's lfs_remove, as on the board: a file
+ * or an empty directory goes; ENOTEMPTY for a directory with entries;
+ * "/" is EINVAL. */
+int esim_boardfs_rmdir(esim_boardfs *fs, const char *path);
+int esim_boardfs_remove(esim_boardfs *fs, const char *path);
 /* rename replaces an existing file target, as littlefs does. */
 int esim_boardfs_rename(esim_boardfs *fs, const char *from, const char *to);
 

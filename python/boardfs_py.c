@@ -1,0 +1,735 @@
+/* esp32sim binding — board code: CPython code run as if on the board.
+ *
+ * Board code gets its own builtins (a copy of CPython's, made once per
+ * interpreter) where open() works on the board's filesystem and
+ * __import__ gives the board's os for os/uos and looks for other modules
+ * on the board first (the current directory, then /lib, as MicroPython's
+ * sys.path ['', '.frozen', '/lib'] does), falling back to CPython's import.
+ *
+ * Modules loaded from the board are kept in a dict of board modules (and
+ * in sys.modules when the name is free); the dict is emptied when another
+ * board is made current or the board boots again, as a reboot forgets
+ * every import. */
+#define _XOPEN_SOURCE 700
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "binding.h"
+#include "esp32sim/boardfs.h"
+
+#define KEY_BUILTINS "esp32sim.board_builtins"
+#define KEY_MODULES  "esp32sim.board_modules"
+#define KEY_OWNER    "esp32sim.board_modules_owner"   /* (generation, boot count) */
+#define MODULE_NAME_MAX 255
+
+/* Built into MicroPython's ESP32 firmware (or frozen into it): these are
+ * never looked for on the board's filesystem. */
+static const char *const micropython_modules[] = {
+    "__future__", "_asyncio", "_boot", "_esp32sim", "_espnow", "_onewire", "_thread", "_webrepl", "apa106",
+    "array", "asyncio", "binascii", "bluetooth", "btree", "builtins", "cmath", "collections", "cryptolib",
+    "deflate", "dht", "ds18x20", "errno", "esp", "esp32", "esp32sim", "espnow", "flashbdev", "framebuf", "gc",
+    "hashlib", "heapq", "inisetup", "io", "json", "machine", "math", "micropython", "mip", "neopixel",
+    "network", "ntptime", "onewire", "platform", "random", "re", "requests", "select", "socket", "ssl",
+    "struct", "sys", "time", "tls", "uarray", "uasyncio", "ubinascii", "ucollections", "uctypes", "uerrno",
+    "uhashlib", "uheapq", "uio", "ujson", "umachine", "upip", "uplatform", "upysh", "urandom", "ure",
+    "urequests", "uselect", "usocket", "ussl", "ustruct", "usys", "utime", "uzlib", "vfs", "webrepl",
+    "webrepl_setup", "websocket",
+};
+
+static bool is_micropython_module(const char *name)
+{
+    for (size_t i = 0; i < sizeof micropython_modules / sizeof micropython_modules[0]; i++)
+        if (strcmp(name, micropython_modules[i]) == 0)
+            return true;
+    return false;
+}
+
+/* CPython's own import of a module, whatever __import__ the calling code
+ * sees (PyImport_ImportModule would come back to the board's). */
+static PyObject *import_host_module(const char *name)
+{
+    return PyImport_ImportModuleLevel(name, NULL, NULL, NULL, 0);
+}
+
+/* ---- per-interpreter state ---- */
+
+static PyObject *interp_state(void)
+{
+    PyObject *state = PyInterpreterState_GetDict(PyInterpreterState_Get());
+    if (state == NULL && !PyErr_Occurred())
+        PyErr_SetString(PyExc_RuntimeError, "esp32sim: no interpreter state for board code");
+    return state;
+}
+
+/* The board's filesystem for board code, or NULL (no error) without one. */
+static esim_boardfs *current_fs(esim_device **dev_out)
+{
+    esim_device *dev = esim_py_board();
+    if (dev_out != NULL)
+        *dev_out = dev;
+    return dev ? esim_device_fs(dev) : NULL;
+}
+
+/* Forget the board modules of another board or an earlier boot. */
+static void drop_board_modules(PyObject *modules)
+{
+    PyObject *sys_modules = PyImport_GetModuleDict();
+    PyObject *name, *mod;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(modules, &pos, &name, &mod))
+        if (PyDict_GetItemWithError(sys_modules, name) == mod)
+            PyDict_DelItem(sys_modules, name);
+    PyErr_Clear();
+}
+
+/* The dict of board modules (borrowed) for the current board and boot. */
+static PyObject *board_modules(esim_device *dev)
+{
+    PyObject *state = interp_state();
+    if (state == NULL)
+        return NULL;
+    PyObject *owner = Py_BuildValue("(KI)", (unsigned long long)esim_py_board_generation(),
+                                    dev ? esim_device_boot_count(dev) : 0u);
+    if (owner == NULL)
+        return NULL;
+    PyObject *modules = PyDict_GetItemString(state, KEY_MODULES);
+    PyObject *old_owner = PyDict_GetItemString(state, KEY_OWNER);
+    int same = modules && old_owner ? PyObject_RichCompareBool(owner, old_owner, Py_EQ) : 0;
+    if (same < 0) {
+        Py_DECREF(owner);
+        return NULL;
+    }
+    if (!same) {
+        if (modules != NULL)
+            drop_board_modules(modules);
+        PyObject *fresh = PyDict_New();
+        if (fresh == NULL || PyDict_SetItemString(state, KEY_MODULES, fresh) < 0 ||
+            PyDict_SetItemString(state, KEY_OWNER, owner) < 0) {
+            Py_XDECREF(fresh);
+            Py_DECREF(owner);
+            return NULL;
+        }
+        Py_DECREF(fresh);
+        modules = fresh;
+    }
+    Py_DECREF(owner);
+    return modules;
+}
+
+/* ---- reading board files ---- */
+
+static PyObject *read_host_file(const char *host)
+{
+    FILE *f = fopen(host, "rb");
+    if (f == NULL)
+        return esim_py_raise_errno(errno == ENOENT ? ENOENT : EIO);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    bool failed = false;
+    for (;;) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 4096;
+            char *grown = realloc(buf, ncap);
+            if (grown == NULL) {
+                failed = true;
+                break;
+            }
+            buf = grown;
+            cap = ncap;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    failed = failed || ferror(f);
+    fclose(f);
+    PyObject *bytes = failed ? esim_py_raise_errno(EIO) : PyBytes_FromStringAndSize(buf, (Py_ssize_t)len);
+    free(buf);
+    return bytes;
+}
+
+/* Compile and run the board file whose host path is `host` in `globals`. */
+static int exec_board_source(const char *host, const char *board_path, PyObject *globals)
+{
+    PyObject *source = read_host_file(host);
+    if (source == NULL)
+        return -1;
+    if (strlen(PyBytes_AS_STRING(source)) != (size_t)PyBytes_GET_SIZE(source)) {
+        Py_DECREF(source);
+        PyErr_SetString(PyExc_ValueError, "source code string cannot contain null bytes");
+        return -1;
+    }
+    PyObject *code = Py_CompileStringExFlags(PyBytes_AS_STRING(source), board_path, Py_file_input, NULL, -1);
+    Py_DECREF(source);
+    if (code == NULL)
+        return -1;
+    PyObject *r = PyEval_EvalCode(code, globals, globals);
+    Py_DECREF(code);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
+/* ---- finding modules on the board ---- */
+
+typedef enum { FOUND_NONE, FOUND_MODULE, FOUND_PACKAGE } found_kind;
+
+typedef struct {
+    found_kind kind;
+    char dir[ESIM_BOARDFS_PATH_MAX + 1];    /* a package's directory */
+    char file[ESIM_BOARDFS_PATH_MAX + 1];   /* NAME.py or NAME/__init__.py, "" for none */
+} found_module;
+
+static bool board_path_is(esim_boardfs *fs, const char *path, bool want_dir)
+{
+    esim_boardfs_stat st;
+    return esim_boardfs_stat_path(fs, path, &st) == 0 && st.is_dir == want_dir;
+}
+
+/* The absolute board path `dir`/`name``suffix`; false when too long. */
+static bool board_join(char *out, const char *dir, const char *name, const char *suffix, esim_boardfs *fs)
+{
+    char rel[ESIM_BOARDFS_PATH_MAX + 1];
+    int n = snprintf(rel, sizeof rel, "%s/%s%s", strcmp(dir, "/") == 0 ? "" : dir, name, suffix);
+    if (n < 0 || (size_t)n >= sizeof rel)
+        return false;
+    char *abs = NULL;
+    if (esim_boardfs_resolve(fs, rel, &abs, NULL) != 0)
+        return false;
+    bool fits = strlen(abs) < ESIM_BOARDFS_PATH_MAX + 1;
+    if (fits)
+        strcpy(out, abs);
+    free(abs);
+    return fits;
+}
+
+/* As MicroPython looks in one sys.path entry: a directory NAME is a
+ * package (with or without __init__.py), else NAME.py a module. */
+static bool find_in_dir(esim_boardfs *fs, const char *dir, const char *name, found_module *out)
+{
+    if (board_join(out->dir, dir, name, "", fs) && board_path_is(fs, out->dir, true)) {
+        out->kind = FOUND_PACKAGE;
+        if (!board_join(out->file, out->dir, "__init__", ".py", fs) || !board_path_is(fs, out->file, false))
+            out->file[0] = '\0';
+        return true;
+    }
+    if (board_join(out->file, dir, name, ".py", fs) && board_path_is(fs, out->file, false)) {
+        out->kind = FOUND_MODULE;
+        out->dir[0] = '\0';
+        return true;
+    }
+    out->kind = FOUND_NONE;
+    return false;
+}
+
+/* A top-level name: the current directory, then /lib. */
+static bool find_top_level(esim_boardfs *fs, const char *name, found_module *out)
+{
+    char cwd[ESIM_BOARDFS_PATH_MAX + 1];
+    snprintf(cwd, sizeof cwd, "%s", esim_boardfs_getcwd(fs));
+    return find_in_dir(fs, cwd, name, out) || find_in_dir(fs, "/lib", name, out);
+}
+
+/* A submodule of a board package: in the package's directory. */
+static bool find_submodule(esim_boardfs *fs, PyObject *parent, const char *name, found_module *out)
+{
+    out->kind = FOUND_NONE;
+    PyObject *path = PyObject_GetAttrString(parent, "__path__");
+    if (path == NULL) {
+        PyErr_Clear();
+        return false;
+    }
+    bool found = false;
+    if (PyList_Check(path) && PyList_GET_SIZE(path) > 0 && PyUnicode_Check(PyList_GET_ITEM(path, 0))) {
+        const char *dir = PyUnicode_AsUTF8(PyList_GET_ITEM(path, 0));
+        if (dir != NULL)
+            found = find_in_dir(fs, dir, name, out);
+        PyErr_Clear();
+    }
+    Py_DECREF(path);
+    return found;
+}
+
+/* ---- loading ---- */
+
+static PyObject *board_builtins(void);
+
+static int set_str(PyObject *dict, const char *key, const char *value)
+{
+    PyObject *v = PyUnicode_DecodeFSDefault(value);
+    int rc = v ? PyDict_SetItemString(dict, key, v) : -1;
+    Py_XDECREF(v);
+    return rc;
+}
+
+/* __name__, __file__, __package__, __path__ and the board builtins. */
+static int init_module_dict(PyObject *d, const char *fullname, const found_module *found)
+{
+    PyObject *builtins = board_builtins();
+    if (builtins == NULL || PyDict_SetItemString(d, "__builtins__", builtins) < 0)
+        return -1;
+    if (found->file[0] != '\0' && set_str(d, "__file__", found->file) < 0)
+        return -1;
+    if (found->kind == FOUND_MODULE) {
+        const char *dot = strrchr(fullname, '.');
+        PyObject *pkg = PyUnicode_FromStringAndSize(fullname, dot ? dot - fullname : 0);
+        int rc = pkg ? PyDict_SetItemString(d, "__package__", pkg) : -1;
+        Py_XDECREF(pkg);
+        return rc;
+    }
+    PyObject *path = Py_BuildValue("[N]", PyUnicode_DecodeFSDefault(found->dir));
+    int rc = path ? PyDict_SetItemString(d, "__path__", path) : -1;
+    Py_XDECREF(path);
+    return rc < 0 ? -1 : set_str(d, "__package__", fullname);
+}
+
+static void forget_module(PyObject *modules, PyObject *name, PyObject *mod)
+{
+    PyObject *sys_modules = PyImport_GetModuleDict();
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (PyDict_GetItemWithError(sys_modules, name) == mod)
+        PyDict_DelItem(sys_modules, name);
+    if (PyDict_GetItemWithError(modules, name) == mod)
+        PyDict_DelItem(modules, name);
+    PyErr_Restore(type, value, tb);
+}
+
+/* Make, remember and run the module; a new reference, or NULL. */
+static PyObject *load_module(esim_boardfs *fs, PyObject *modules, PyObject *name, const found_module *found)
+{
+    const char *fullname = PyUnicode_AsUTF8(name);
+    PyObject *mod = fullname ? PyModule_NewObject(name) : NULL;
+    if (mod == NULL)
+        return NULL;
+    PyObject *d = PyModule_GetDict(mod);
+    PyObject *sys_modules = PyImport_GetModuleDict();
+    /* Remembered before it runs, so that circular imports find it. */
+    int free_name = PyDict_Contains(sys_modules, name) == 0;
+    if (init_module_dict(d, fullname, found) < 0 || PyDict_SetItem(modules, name, mod) < 0 ||
+        (free_name && PyDict_SetItem(sys_modules, name, mod) < 0)) {
+        forget_module(modules, name, mod);
+        Py_DECREF(mod);
+        return NULL;
+    }
+    if (found->file[0] != '\0') {
+        char *host = NULL;
+        int err = esim_boardfs_resolve(fs, found->file, NULL, &host);
+        int rc = err ? (esim_py_raise_errno(err), -1) : exec_board_source(host, found->file, d);
+        free(host);
+        if (rc < 0) {
+            forget_module(modules, name, mod);
+            Py_DECREF(mod);
+            return NULL;
+        }
+    }
+    return mod;
+}
+
+/* Each dotted part must be a plain name (no path tricks). */
+static bool valid_module_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > MODULE_NAME_MAX || name[0] == '.' || name[n - 1] == '.' || strstr(name, "..") != NULL)
+        return false;
+    return strpbrk(name, "/\\") == NULL;
+}
+
+/* Import `fullname` ("a.b.c") from the board, parents first. Returns 1
+ * with *leaf set (new reference), 0 when the top-level name is not on the
+ * board (or, with missing_ok, a submodule is missing), -1 with an error
+ * (a missing submodule is ImportError as MicroPython words it). */
+static int import_chain(esim_boardfs *fs, PyObject *modules, const char *fullname, bool missing_ok, PyObject **leaf)
+{
+    char prefix[MODULE_NAME_MAX + 1];
+    PyObject *parent = NULL;
+    *leaf = NULL;
+    snprintf(prefix, sizeof prefix, "%s", fullname);
+    for (const char *p = fullname;; p++) {
+        if (*p != '.' && *p != '\0')
+            continue;
+        size_t n = (size_t)(p - fullname);
+        prefix[n] = '\0';
+        const char *part = strrchr(prefix, '.') ? strrchr(prefix, '.') + 1 : prefix;
+        PyObject *name = PyUnicode_FromString(prefix);
+        PyObject *mod = name ? Py_XNewRef(PyDict_GetItemWithError(modules, name)) : NULL;
+        found_module found;
+        if (name != NULL && mod == NULL && !PyErr_Occurred()) {
+            bool ok = parent ? find_submodule(fs, parent, part, &found) : find_top_level(fs, part, &found);
+            if (ok)
+                mod = load_module(fs, modules, name, &found);
+            else if (parent == NULL || missing_ok)
+                *leaf = NULL;
+            else
+                PyErr_Format(PyExc_ImportError, "no module named '%s'", prefix);
+            if (ok && mod != NULL && parent != NULL && PyObject_SetAttrString(parent, part, mod) < 0)
+                Py_CLEAR(mod);
+        }
+        Py_XDECREF(name);
+        Py_XDECREF(parent);
+        if (mod == NULL)
+            return PyErr_Occurred() ? -1 : 0;
+        if (*p == '\0') {
+            *leaf = mod;
+            return 1;
+        }
+        parent = mod;
+        prefix[n] = '.';
+    }
+}
+
+/* ---- __import__ ---- */
+
+static PyObject *host_import(PyObject *args, PyObject *kwargs)
+{
+    PyObject *builtins = import_host_module("builtins");
+    if (builtins == NULL)
+        return NULL;
+    PyObject *imp = PyObject_GetAttrString(builtins, "__import__");
+    Py_DECREF(builtins);
+    if (imp == NULL)
+        return NULL;
+    PyObject *r = PyObject_Call(imp, args, kwargs);
+    Py_DECREF(imp);
+    return r;
+}
+
+static PyObject *board_os_module(void)
+{
+    PyObject *ext = import_host_module("_esp32sim");
+    if (ext == NULL)
+        return NULL;
+    PyObject *os = PyObject_GetAttrString(ext, "os");
+    Py_DECREF(ext);
+    return os;
+}
+
+/* The absolute name of a relative import made inside a board package, or
+ * NULL (no error) when the importer is not one. */
+static PyObject *relative_name(PyObject *modules, PyObject *name, PyObject *globals, int level)
+{
+    PyObject *pkg = globals && PyDict_Check(globals) ? PyDict_GetItemString(globals, "__package__") : NULL;
+    if (pkg == NULL || !PyUnicode_Check(pkg) || PyUnicode_GET_LENGTH(pkg) == 0 || PyDict_Contains(modules, pkg) != 1)
+        return NULL;
+    Py_ssize_t end = PyUnicode_GET_LENGTH(pkg);
+    for (int i = 1; i < level; i++) {
+        end = PyUnicode_FindChar(pkg, '.', 0, end, -1);
+        if (end < 0) {
+            PyErr_Clear();
+            return NULL;   /* beyond the top: CPython's import says so */
+        }
+    }
+    PyObject *base = PyUnicode_Substring(pkg, 0, end);
+    if (base == NULL || PyUnicode_GET_LENGTH(name) == 0)
+        return base;
+    PyObject *full = PyUnicode_FromFormat("%U.%U", base, name);
+    Py_DECREF(base);
+    return full;
+}
+
+/* from PACKAGE import a, b: submodules not yet attributes are looked for
+ * in the package's directory; names found nowhere are left to the
+ * IMPORT_FROM that follows (which raises ImportError). */
+static int import_fromlist(esim_boardfs *fs, PyObject *modules, PyObject *mod, PyObject *fromlist)
+{
+    if (fromlist == NULL || !PyObject_IsTrue(fromlist) || !PyObject_HasAttrString(mod, "__path__"))
+        return PyErr_Occurred() ? -1 : 0;
+    PyObject *seq = PySequence_Fast(fromlist, "fromlist must be a sequence");
+    PyObject *modname = seq ? PyObject_GetAttrString(mod, "__name__") : NULL;
+    int rc = modname ? 0 : -1;
+    for (Py_ssize_t i = 0; rc == 0 && i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyUnicode_Check(item) || PyUnicode_CompareWithASCIIString(item, "*") == 0 ||
+            PyObject_HasAttr(mod, item))
+            continue;
+        PyObject *full = PyUnicode_FromFormat("%S.%U", modname, item);
+        const char *s = full ? PyUnicode_AsUTF8(full) : NULL;
+        PyObject *sub = NULL;
+        rc = s == NULL ? -1 : valid_module_name(s) ? import_chain(fs, modules, s, true, &sub) : 0;
+        rc = rc < 0 ? -1 : 0;
+        Py_XDECREF(sub);
+        Py_XDECREF(full);
+    }
+    Py_XDECREF(modname);
+    Py_XDECREF(seq);
+    return rc;
+}
+
+/* What `import a.b.c` binds (the top module) or what `from a.b import x`
+ * takes names from (the leaf). */
+static PyObject *import_result(PyObject *modules, PyObject *leaf, const char *fullname, PyObject *fromlist,
+                               int level)
+{
+    int has_from = fromlist ? PyObject_IsTrue(fromlist) : 0;
+    if (has_from < 0)
+        return NULL;
+    if (has_from || level > 0 || strchr(fullname, '.') == NULL)
+        return Py_NewRef(leaf);
+    PyObject *top = PyUnicode_FromStringAndSize(fullname, strchr(fullname, '.') - fullname);
+    PyObject *mod = top ? PyDict_GetItemWithError(modules, top) : NULL;
+    Py_XDECREF(top);
+    if (mod == NULL && !PyErr_Occurred())
+        PyErr_SetString(PyExc_ImportError, "board package vanished during import");
+    return Py_XNewRef(mod);
+}
+
+static PyObject *import_os(const char *fullname, bool *handled)
+{
+    *handled = true;
+    if (strcmp(fullname, "os") == 0 || strcmp(fullname, "uos") == 0)
+        return board_os_module();
+    if (strncmp(fullname, "os.", 3) == 0 || strncmp(fullname, "uos.", 4) == 0)
+        return PyErr_Format(PyExc_ImportError, "no module named '%s'", fullname);
+    *handled = false;
+    return NULL;
+}
+
+static PyObject *import_from_board(PyObject *fullname_obj, PyObject *fromlist, int level, PyObject *args,
+                                   PyObject *kwargs)
+{
+    const char *fullname = PyUnicode_AsUTF8(fullname_obj);
+    if (fullname == NULL)
+        return NULL;
+    bool handled = false;
+    PyObject *os = import_os(fullname, &handled);
+    if (handled)
+        return os;
+    char top[MODULE_NAME_MAX + 1];
+    snprintf(top, sizeof top, "%s", fullname);
+    top[strcspn(top, ".")] = '\0';
+    esim_device *dev = NULL;
+    esim_boardfs *fs = current_fs(&dev);
+    if (dev == NULL)
+        return NULL;
+    if (fs == NULL || is_micropython_module(top) || !valid_module_name(fullname))
+        return host_import(args, kwargs);
+    PyObject *modules = board_modules(dev);
+    PyObject *leaf = NULL;
+    int found = modules ? import_chain(fs, modules, fullname, false, &leaf) : -1;
+    if (found <= 0)
+        return found < 0 ? NULL : host_import(args, kwargs);
+    PyObject *r = import_fromlist(fs, modules, leaf, fromlist) < 0 ? NULL
+                                                                    : import_result(modules, leaf, fullname, fromlist, level);
+    Py_DECREF(leaf);
+    return r;
+}
+
+static PyObject *board_import(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)self;
+    static char *kwlist[] = {"name", "globals", "locals", "fromlist", "level", NULL};
+    PyObject *name, *globals = NULL, *locals = NULL, *fromlist = NULL;
+    int level = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "U|OOOi:__import__", kwlist, &name, &globals, &locals,
+                                     &fromlist, &level))
+        return NULL;
+    if (level == 0)
+        return import_from_board(name, fromlist, level, args, kwargs);
+    esim_device *dev = NULL;
+    esim_boardfs *fs = current_fs(&dev);
+    if (dev == NULL)
+        return NULL;
+    PyObject *modules = fs ? board_modules(dev) : NULL;
+    PyObject *full = modules ? relative_name(modules, name, globals, level) : NULL;
+    if (full == NULL)
+        return PyErr_Occurred() ? NULL : host_import(args, kwargs);
+    PyObject *r = import_from_board(full, fromlist, level, args, kwargs);
+    Py_DECREF(full);
+    return r;
+}
+
+/* ---- open ---- */
+
+/* A host OSError as the board reports it: its errno only, no host path. */
+static PyObject *reraise_host_error(void)
+{
+    if (!PyErr_ExceptionMatches(PyExc_OSError))
+        return NULL;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    int n = EIO;
+    PyObject *num = value ? PyObject_GetAttrString(value, "errno") : NULL;
+    if (num != NULL && PyLong_Check(num))
+        n = (int)PyLong_AsLong(num);
+    Py_XDECREF(num);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    PyErr_Clear();
+    switch (n) {
+    case ENOENT: case EEXIST: case ENOTDIR: case EISDIR: case EINVAL: case EACCES: case ENOSPC: case ENOMEM:
+    case ENAMETOOLONG:
+        break;
+    case EPERM: case EROFS:
+        n = EACCES;
+        break;
+    default:
+        n = EIO;
+    }
+    return esim_py_raise_errno(n);
+}
+
+/* The file shows its board path as its name. */
+static void name_file(PyObject *file, const char *board_path)
+{
+    PyObject *obj = Py_NewRef(file);
+    static const char *const layers[] = {"buffer", "raw"};
+    for (size_t i = 0; i < 2; i++) {
+        if (PyObject_HasAttrString(obj, layers[i])) {
+            PyObject *inner = PyObject_GetAttrString(obj, layers[i]);
+            if (inner == NULL)
+                break;
+            Py_SETREF(obj, inner);
+        }
+    }
+    PyObject *name = PyUnicode_DecodeFSDefault(board_path);
+    if (name == NULL || PyObject_SetAttrString(obj, "name", name) < 0)
+        PyErr_Clear();
+    Py_XDECREF(name);
+    Py_DECREF(obj);
+}
+
+/* The keyword arguments for io.open: text is UTF-8 with no newline
+ * translation, as MicroPython has it. */
+static PyObject *open_kwargs(PyObject *mode, PyObject *buffering, PyObject *encoding)
+{
+    PyObject *kw = PyDict_New();
+    const char *m = mode ? PyUnicode_AsUTF8(mode) : "r";
+    if (kw == NULL || m == NULL) {
+        Py_XDECREF(kw);
+        return NULL;
+    }
+    bool text = strchr(m, 'b') == NULL;
+    bool has_encoding = encoding != NULL && encoding != Py_None;
+    int rc = mode ? PyDict_SetItemString(kw, "mode", mode) : set_str(kw, "mode", "r");
+    if (rc == 0 && buffering != NULL)
+        rc = PyDict_SetItemString(kw, "buffering", buffering);
+    if (rc == 0 && has_encoding)
+        rc = PyDict_SetItemString(kw, "encoding", encoding);
+    else if (rc == 0 && text)
+        rc = set_str(kw, "encoding", "utf-8");
+    if (rc == 0 && text)
+        rc = set_str(kw, "newline", "");
+    if (rc < 0)
+        Py_CLEAR(kw);
+    return kw;
+}
+
+static PyObject *open_host(const char *host, PyObject *mode, PyObject *buffering, PyObject *encoding)
+{
+    PyObject *io = import_host_module("io");
+    PyObject *fn = io ? PyObject_GetAttrString(io, "open") : NULL;
+    PyObject *kw = fn ? open_kwargs(mode, buffering, encoding) : NULL;
+    PyObject *args = kw ? Py_BuildValue("(N)", PyUnicode_DecodeFSDefault(host)) : NULL;
+    PyObject *result = args ? PyObject_Call(fn, args, kw) : NULL;
+    Py_XDECREF(args);
+    Py_XDECREF(kw);
+    Py_XDECREF(fn);
+    Py_XDECREF(io);
+    return result;
+}
+
+static PyObject *board_open(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)self;
+    static char *kwlist[] = {"file", "mode", "buffering", "encoding", NULL};
+    PyObject *file, *mode = NULL, *buffering = NULL, *encoding = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OOO:open", kwlist, &file, &mode, &buffering, &encoding))
+        return NULL;
+    const char *path = esim_py_get_str(file, NULL);
+    if (path == NULL || (mode != NULL && esim_py_get_str(mode, NULL) == NULL))
+        return NULL;
+    if (mode != NULL && !PyUnicode_Check(mode))
+        return PyErr_Format(PyExc_TypeError, "open() mode must be str");
+    esim_device *dev = NULL;
+    esim_boardfs *fs = current_fs(&dev);
+    if (fs == NULL)
+        return dev ? esim_py_raise_errno(ENODEV) : NULL;
+    char *board_path = NULL, *host = NULL;
+    int err = esim_boardfs_resolve(fs, path, &board_path, &host);
+    struct stat st;
+    if (err == 0 && stat(host, &st) == 0 && S_ISDIR(st.st_mode))
+        err = EISDIR;
+    PyObject *f = err ? esim_py_raise_errno(err) : open_host(host, mode, buffering, encoding);
+    if (f == NULL && !err)
+        reraise_host_error();
+    if (f != NULL)
+        name_file(f, board_path);
+    free(board_path);
+    free(host);
+    return f;
+}
+
+/* ---- the builtins ---- */
+
+static PyMethodDef open_def = {"open", (PyCFunction)(void (*)(void))board_open, METH_VARARGS | METH_KEYWORDS,
+                               "open(file, mode='r', buffering=-1, encoding=None): a file on the board's filesystem."};
+static PyMethodDef import_def = {"__import__", (PyCFunction)(void (*)(void))board_import,
+                                 METH_VARARGS | METH_KEYWORDS,
+                                 "__import__(name, globals=None, locals=None, fromlist=(), level=0): "
+                                 "board modules first, then CPython's."};
+
+static int set_function(PyObject *dict, PyMethodDef *def)
+{
+    PyObject *fn = PyCFunction_New(def, NULL);
+    int rc = fn ? PyDict_SetItemString(dict, def->ml_name, fn) : -1;
+    Py_XDECREF(fn);
+    return rc;
+}
+
+/* Borrowed; made once per interpreter. */
+static PyObject *board_builtins(void)
+{
+    PyObject *state = interp_state();
+    if (state == NULL)
+        return NULL;
+    PyObject *cached = PyDict_GetItemString(state, KEY_BUILTINS);
+    if (cached != NULL)
+        return cached;
+    PyObject *module = import_host_module("builtins");
+    PyObject *copy = module ? PyDict_Copy(PyModule_GetDict(module)) : NULL;
+    Py_XDECREF(module);
+    if (copy == NULL || set_function(copy, &open_def) < 0 || set_function(copy, &import_def) < 0 ||
+        PyDict_SetItemString(state, KEY_BUILTINS, copy) < 0) {
+        Py_XDECREF(copy);
+        return NULL;
+    }
+    Py_DECREF(copy);
+    return copy;
+}
+
+int esim_py_use_board_builtins(PyObject *globals)
+{
+    if (!PyDict_Check(globals)) {
+        PyErr_SetString(PyExc_TypeError, "board code globals must be a dict");
+        return -1;
+    }
+    PyObject *builtins = board_builtins();
+    return builtins ? PyDict_SetItemString(globals, "__builtins__", builtins) : -1;
+}
+
+int esim_py_run_board_file(const char *board_path, PyObject *globals)
+{
+    esim_device *dev = NULL;
+    esim_boardfs *fs = current_fs(&dev);
+    if (dev == NULL)
+        return -1;
+    esim_boardfs_stat st;
+    if (fs == NULL || esim_boardfs_stat_path(fs, board_path, &st) != 0 || st.is_dir)
+        return 0;   /* as pyexec_file_if_exists: only a file runs */
+    char *abs = NULL, *host = NULL;
+    int err = esim_boardfs_resolve(fs, board_path, &abs, &host);
+    int rc = err ? (esim_py_raise_errno(err), -1) : esim_py_use_board_builtins(globals);
+    if (rc == 0)
+        rc = set_str(globals, "__file__", abs);
+    if (rc == 0)
+        rc = exec_board_source(host, abs, globals);
+    free(abs);
+    free(host);
+    return rc < 0 ? -1 : 1;
+}
