@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "esp32sim/err.h"
 #include "esp32sim/parttable.h"
@@ -108,5 +109,8 @@ int cli_write_stdout(const void *data, size_t len);
 
 /* Remove `path` if it exists. Returns 0 or an errno value. */
 int cli_remove(const char *path);
+
+/* A JSON string literal for UTF-8 text `s` (control characters escaped). */
+void cli_json_string(FILE *out, const char *s);
 
 #endif

@@ -414,17 +414,7 @@ static void print_info_text(const char *image, const image_info *info)
 
 static void json_string(const char *s)
 {
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
+    cli_json_string(stdout, s);
 }
 
 static void json_name_or_null(const char *name)

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "binding.h"
+#include "bootlog.h"
 #include "cli_util.h"
 #include "commands.h"
 
@@ -22,40 +23,55 @@ PyMODINIT_FUNC PyInit__esp32sim(void);
 #define DEFAULT_FLASH_FILE ".esp32sim/flash.bin"
 
 static const char run_usage[] =
-    "usage: esp32sim run [--flash IMAGE] [--layout default|ota|FILE.csv] [--size SIZE]\n"
-    "                    [--main] [--max-boots N] [--nvs-strict] SCRIPT.py [ARG ...]\n"
+    "usage: esp32sim run [--flash IMAGE] [--fs DIR] [--layout default|ota|FILE.csv] [--size SIZE]\n"
+    "                    [--main] [--max-boots N] [--nvs-strict] [--no-rollback]\n"
+    "                    [--boot-log] [--boot-trace FILE] [SCRIPT.py [ARG ...]]\n"
     "\n"
-    "Run a MicroPython script on the simulated ESP32, like `mpremote run` on a board.\n"
-    "The flash image persists between runs; machine.reset() reboots the board with a\n"
-    "fresh interpreter. The run ends when a boot finishes without a reset.\n"
+    "Boot the simulated ESP32 as MicroPython boots a board: the bootloader picks the\n"
+    "app, NVS is mounted, the filesystem appears at /, boot.py runs, then main.py.\n"
+    "SCRIPT runs in place of main.py on the first boot, like `mpremote run`; later\n"
+    "boots after machine.reset() run the board's own boot.py and main.py with a fresh\n"
+    "interpreter. The run ends when a boot finishes without a reset (the board would\n"
+    "sit at its REPL). The flash image and the filesystem persist between runs.\n"
     "\n"
     "  --flash IMAGE   flash image file (default: $ESP32SIM_FLASH, else .esp32sim/flash.bin);\n"
-    "                  created 0xFF-filled with the layout's partition table when missing\n"
+    "                  a new one gets the layout's partition table and the firmware image\n"
+    "  --fs DIR        host folder that is the board's filesystem (default: IMAGE.fs);\n"
+    "                  a new one gets MicroPython's default boot.py\n"
     "  --layout L      partition layout of a new image: default (MicroPython ESP32_GENERIC),\n"
     "                  ota (ESP32_GENERIC-OTA) or a gen_esp32part.py CSV file\n"
     "  --size SIZE     flash size of a new image: 2MB, 4MB (default), 8MB or 16MB\n"
-    "  --main          run SCRIPT on every boot, not only the first\n"
+    "  --main          run SCRIPT as main.py on every boot, not only the first\n"
     "  --max-boots N   stop after N boots (default 100)\n"
     "  --nvs-strict    NVS changes not committed when the board resets or powers off\n"
     "                  are undone (they are always reported on stderr)\n"
+    "  --no-rollback   a bootloader built without app rollback\n"
+    "  --boot-log      print the ROM and bootloader lines a real ESP32 prints on its UART\n"
+    "  --boot-trace F  append each boot's bootloader decisions to F as JSON lines\n"
     "\n"
-    "Exit status: 0 when the script ends normally, 1 on an uncaught exception or a\n"
+    "Exit status: 0 when the last boot ends normally, 1 on an uncaught exception or a\n"
     "board that does not boot, the script's own status for sys.exit(N).\n";
 
 static const char repl_usage[] =
-    "usage: esp32sim repl [--flash IMAGE] [--layout L] [--size SIZE] [--nvs-strict]\n"
+    "usage: esp32sim repl [--flash IMAGE] [--fs DIR] [--layout L] [--size SIZE] [--nvs-strict]\n"
+    "                     [--no-rollback] [--boot-log] [--boot-trace FILE]\n"
     "\n"
-    "An interactive prompt on the simulated board: esp32, machine, micropython and\n"
-    "esp32sim are importable. Options as for `esp32sim run`.\n";
+    "An interactive prompt on the simulated board, after boot.py and main.py have run:\n"
+    "esp32, machine, micropython, os and esp32sim are importable. Options as for\n"
+    "`esp32sim run`.\n";
 
 typedef struct {
     const char *flash;
+    const char *fs;
     const char *layout;
     const char *size;
     const char *max_boots;
+    const char *boot_trace;
     bool every_boot;
     bool nvs_strict;
-    int script_index;           /* first argument that is the script (run), or argc */
+    bool no_rollback;
+    bool boot_log;
+    int script_index;           /* the script's argument (run), or argc when none */
 } run_options;
 
 /* ---- options ---- */
@@ -79,6 +95,14 @@ static int parse_run_options(const char *cmd, int argc, char **argv, run_options
             return -1;
         if (strcmp(a, "--flash") == 0)
             rc = take_value(cmd, argc, argv, &i, &o->flash);
+        else if (strcmp(a, "--fs") == 0)
+            rc = take_value(cmd, argc, argv, &i, &o->fs);
+        else if (strcmp(a, "--boot-trace") == 0)
+            rc = take_value(cmd, argc, argv, &i, &o->boot_trace);
+        else if (strcmp(a, "--boot-log") == 0)
+            o->boot_log = true;
+        else if (strcmp(a, "--no-rollback") == 0)
+            o->no_rollback = true;
         else if (strcmp(a, "--layout") == 0)
             rc = take_value(cmd, argc, argv, &i, &o->layout);
         else if (strcmp(a, "--size") == 0)
@@ -99,8 +123,8 @@ static int parse_run_options(const char *cmd, int argc, char **argv, run_options
             return rc;
     }
     o->script_index = i;
-    if (wants_script && i >= argc)
-        return cli_usage_error(cmd, "no script given");
+    if (o->every_boot && i >= argc)
+        return cli_usage_error(cmd, "--main needs a script");
     return CLI_OK;
 }
 
@@ -122,6 +146,18 @@ static void close_board(esim_device *dev)
     esim_device_close(dev);
 }
 
+/* IMAGE.fs beside the flash image, unless --fs says otherwise. */
+static char *fs_path_for(const run_options *o, const char *flash_path)
+{
+    if (o->fs != NULL)
+        return strdup(o->fs);
+    size_t n = strlen(flash_path);
+    char *path = malloc(n + 4);
+    if (path != NULL)
+        memcpy(path, flash_path, n), memcpy(path + n, ".fs", 4);
+    return path;
+}
+
 static int open_board(const char *cmd, const run_options *o, esim_device **dev)
 {
     esim_device_config cfg = {0};
@@ -131,10 +167,16 @@ static int open_board(const char *cmd, const run_options *o, esim_device **dev)
     cfg.flash_path = o->flash ? o->flash : default_flash_path();
     if (cfg.flash_path == NULL)
         return cli_fail(cmd, "%s: cannot create the folder: %s", DEFAULT_FLASH_DIR, cli_errno_text(errno));
+    char *fs = fs_path_for(o, cfg.flash_path);
+    if (fs == NULL)
+        return cli_fail(cmd, "out of memory");
+    cfg.fs_path = fs;
     cfg.flash_size = (size_t)size;
     cfg.layout = o->layout;
+    cfg.no_rollback = o->no_rollback;
     esim_ptable_error why = {-1, ""};
     esp_err_t err = esim_device_open(&cfg, dev, &why);
+    free(fs);
     if (err)
         return cli_fail(cmd, "%s", why.message[0] ? why.message : esim_err_name(err));
     if (o->nvs_strict && esim_py_set_nvs_strict(*dev, true) < 0) {
@@ -217,7 +259,7 @@ static void print_traceback(PyObject *exc)
     print_exception_line(exc);
 }
 
-typedef enum { BOOT_DONE, BOOT_RESET, BOOT_POWER_LOSS, BOOT_FAILED, BOOT_EXIT } boot_outcome;
+typedef enum { BOOT_DONE, BOOT_RESET, BOOT_PANIC, BOOT_POWER_LOSS, BOOT_FAILED, BOOT_EXIT } boot_outcome;
 
 static boot_outcome exit_status_of(PyObject *exc, int *status)
 {
@@ -245,7 +287,7 @@ static boot_outcome classify(PyObject *exc, int *status)
         Py_XDECREF(text);
         PyErr_Clear();
         *status = 1;
-        return BOOT_RESET;
+        return BOOT_PANIC;
     }
     if (PyErr_GivenExceptionMatches(exc, esim_py_PowerLoss)) {
         flush_stdout();
@@ -287,14 +329,9 @@ static PyObject *run_file(const char *path)
     return PyRun_FileExFlags(f, path, Py_file_input, main_dict, main_dict, 1, NULL);
 }
 
-static boot_outcome run_script_once(const char *path, int *status)
+/* What the exception now set means for the board. */
+static boot_outcome outcome_of_exception(int *status)
 {
-    PyObject *result = run_file(path);
-    *status = 0;
-    if (result != NULL) {
-        Py_DECREF(result);
-        return BOOT_DONE;
-    }
     PyObject *type, *exc, *tb;
     PyErr_Fetch(&type, &exc, &tb);
     PyErr_NormalizeException(&type, &exc, &tb);
@@ -307,6 +344,31 @@ static boot_outcome run_script_once(const char *path, int *status)
     return outcome;
 }
 
+/* main.py's part of a boot: the host script in its place, or the board's. */
+static boot_outcome run_main(const char *script, PyObject *globals, int *status)
+{
+    if (script == NULL)
+        return esim_py_run_board_file("/main.py", globals) < 0 ? outcome_of_exception(status) : BOOT_DONE;
+    PyObject *result = run_file(script);
+    if (result == NULL)
+        return outcome_of_exception(status);
+    Py_DECREF(result);
+    return BOOT_DONE;
+}
+
+/* MicroPython's start-up after the bootloader: boot.py, then main.py only
+ * when boot.py ran without an error (ports/esp32/main.c). */
+static boot_outcome run_boot_scripts(const char *script, int *status)
+{
+    PyObject *globals = PyModule_GetDict(PyImport_AddModule("__main__"));
+    *status = 0;
+    if (globals == NULL || esim_py_use_board_builtins(globals) < 0)
+        return outcome_of_exception(status);
+    if (esim_py_run_board_file("/boot.py", globals) < 0)
+        return outcome_of_exception(status);
+    return run_main(script, globals, status);
+}
+
 static int script_readable(const char *cmd, const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -316,25 +378,61 @@ static int script_readable(const char *cmd, const char *path)
     return CLI_OK;
 }
 
-static int boot_loop(esim_device *dev, const run_options *o, int argc, char **argv, long max_boots)
+/* What the board shows before the firmware starts: the UART lines with
+ * --boot-log, the decisions in the trace file with --boot-trace. */
+static int report_boot(esim_device *dev, const run_options *o, FILE *trace)
 {
-    const char *script = argv[o->script_index];
+    fflush(stdout);
+    if (o->boot_log)
+        cli_print_boot_log(dev, stdout);
+    if (trace != NULL && cli_write_boot_trace(dev, trace) < 0)
+        return cli_fail("run", "%s: cannot write the boot trace: %s", o->boot_trace, cli_errno_text(errno));
+    if (esim_device_fs_created(dev) && esim_device_boot_count(dev) == 1)
+        printf("Performing initial setup\n");
+    fflush(stdout);
+    return CLI_OK;
+}
+
+static int boot_loop(esim_device *dev, const run_options *o, int argc, char **argv, long max_boots, FILE *trace)
+{
+    bool has_script = o->script_index < argc;
+    const char *script = has_script ? argv[o->script_index] : NULL;
     int status = 0;
+    bool failed = false;
     for (long boot = 1; boot <= max_boots; boot++) {
-        if (boot > 1 && !o->every_boot)
-            break;   /* later boots run the board's own boot.py/main.py: none yet */
-        if (start_interpreter(argc - o->script_index, argv + o->script_index, dev) < 0)
-            return CLI_FAIL;
-        boot_outcome outcome = run_script_once(script, &status);
-        stop_interpreter();
-        if (outcome == BOOT_POWER_LOSS && esim_device_power_cycle(dev) == ESP_OK)
-            continue;
-        if (outcome != BOOT_RESET)
-            break;
         if (esim_device_boot_error(dev) != NULL)
             return cli_fail("run", "the board did not boot: %s", esim_device_boot_error(dev));
+        if (report_boot(dev, o, trace) != CLI_OK)
+            return CLI_FAIL;
+        int pargc = has_script ? argc - o->script_index : 1;
+        char *board_argv[] = {"", NULL};
+        if (start_interpreter(pargc, has_script ? argv + o->script_index : board_argv, dev) < 0)
+            return CLI_FAIL;
+        bool runs_script = boot == 1 || o->every_boot || !has_script;
+        boot_outcome outcome = run_boot_scripts(runs_script ? script : NULL, &status);
+        stop_interpreter();
+        /* A crash or power cut fails the run unless the script later runs
+         * to its end (--main, or the board's own main.py without SCRIPT). */
+        if (outcome == BOOT_PANIC || outcome == BOOT_POWER_LOSS)
+            failed = true;
+        else if (outcome == BOOT_DONE && runs_script)
+            failed = false;
+        if (outcome == BOOT_POWER_LOSS && esim_device_power_cycle(dev) == ESP_OK)
+            continue;
+        if (outcome != BOOT_RESET && outcome != BOOT_PANIC)
+            break;
     }
-    return status;
+    return status != 0 ? status : failed ? CLI_FAIL : CLI_OK;
+}
+
+static FILE *open_trace(const run_options *o)
+{
+    if (o->boot_trace == NULL)
+        return NULL;
+    FILE *f = fopen(o->boot_trace, "a");
+    if (f == NULL)
+        cli_fail("run", "%s: %s", o->boot_trace, cli_errno_text(errno));
+    return f;
 }
 
 int cmd_run(int argc, char **argv)
@@ -352,14 +450,19 @@ int cmd_run(int argc, char **argv)
         if (*end != '\0' || max_boots < 1)
             return cli_usage_error("run", "--max-boots needs a whole number of at least 1");
     }
-    if (script_readable("run", argv[o.script_index]) != CLI_OK)
+    if (o.script_index < argc && script_readable("run", argv[o.script_index]) != CLI_OK)
+        return CLI_FAIL;
+    FILE *trace = open_trace(&o);
+    if (o.boot_trace != NULL && trace == NULL)
         return CLI_FAIL;
     esim_device *dev = NULL;
-    if ((rc = open_board("run", &o, &dev)) != CLI_OK)
-        return rc;
-    PyImport_AppendInittab("_esp32sim", PyInit__esp32sim);
-    rc = boot_loop(dev, &o, argc, argv, max_boots);
-    close_board(dev);
+    if ((rc = open_board("run", &o, &dev)) == CLI_OK) {
+        PyImport_AppendInittab("_esp32sim", PyInit__esp32sim);
+        rc = boot_loop(dev, &o, argc, argv, max_boots, trace);
+        close_board(dev);
+    }
+    if (trace != NULL)
+        fclose(trace);
     return rc;
 }
 
@@ -378,6 +481,44 @@ static const char repl_prelude[] =
     "sys.excepthook = _esp32sim_hook\n"
     "del _esp32sim_hook\n";
 
+/* One boot up to the prompt (boot.py, main.py), then the prompt. A reset
+ * at the prompt starts the session afresh (see the prelude). */
+/* The interactive prompt, then the interpreter stops. */
+static int prompt(esim_device *dev)
+{
+    const char *path = esim_flash_path(esim_device_flash(dev));
+    printf("esp32sim %s on a simulated ESP32 (flash: %s)\nType Ctrl-D to leave.\n", CLI_VERSION, path);
+    int rc = PyRun_SimpleString(repl_prelude) == 0 && PyRun_InteractiveLoop(stdin, "<stdin>") == 0 ? CLI_OK
+                                                                                                   : CLI_FAIL;
+    stop_interpreter();
+    return rc;
+}
+
+/* Boots up to the prompt (boot.py, main.py; resets reboot), then the
+ * prompt. A reset at the prompt starts the session afresh (see the
+ * prelude). */
+static int repl_session(esim_device *dev, const run_options *o, FILE *trace)
+{
+    PyImport_AppendInittab("_esp32sim", PyInit__esp32sim);
+    char *pargv[] = {"esp32sim", NULL};
+    for (int boot = 1; boot <= 100; boot++) {
+        if (esim_device_boot_error(dev) != NULL)
+            return cli_fail("repl", "the board did not boot: %s", esim_device_boot_error(dev));
+        if (report_boot(dev, o, trace) != CLI_OK || start_interpreter(1, pargv, dev) < 0)
+            return CLI_FAIL;
+        int status = 0;
+        boot_outcome outcome = run_boot_scripts(NULL, &status);
+        if (outcome == BOOT_DONE || outcome == BOOT_FAILED)
+            return prompt(dev);
+        stop_interpreter();
+        if (outcome == BOOT_POWER_LOSS)
+            esim_device_power_cycle(dev);
+        else if (outcome != BOOT_RESET && outcome != BOOT_PANIC)
+            return status;
+    }
+    return cli_fail("repl", "the board kept resetting during boot.py/main.py");
+}
+
 int cmd_repl(int argc, char **argv)
 {
     run_options o;
@@ -386,19 +527,15 @@ int cmd_repl(int argc, char **argv)
         return cli_print_help(repl_usage);
     if (rc != CLI_OK)
         return rc;
-    esim_device *dev = NULL;
-    if ((rc = open_board("repl", &o, &dev)) != CLI_OK)
-        return rc;
-    PyImport_AppendInittab("_esp32sim", PyInit__esp32sim);
-    char *pargv[] = {"esp32sim", NULL};
-    if (start_interpreter(1, pargv, dev) < 0) {
-        close_board(dev);
+    FILE *trace = open_trace(&o);
+    if (o.boot_trace != NULL && trace == NULL)
         return CLI_FAIL;
+    esim_device *dev = NULL;
+    if ((rc = open_board("repl", &o, &dev)) == CLI_OK) {
+        rc = repl_session(dev, &o, trace);
+        close_board(dev);
     }
-    const char *path = esim_flash_path(esim_device_flash(dev));
-    printf("esp32sim %s on a simulated ESP32 (flash: %s)\nType Ctrl-D to leave.\n", CLI_VERSION, path);
-    rc = PyRun_SimpleString(repl_prelude) == 0 && PyRun_InteractiveLoop(stdin, "<stdin>") == 0 ? CLI_OK : CLI_FAIL;
-    stop_interpreter();
-    close_board(dev);
+    if (trace != NULL)
+        fclose(trace);
     return rc;
 }

@@ -93,6 +93,7 @@ const char *esim_boot_event_kind_name(esim_boot_event_kind kind)
         [ESIM_BOOT_EV_OTADATA_UNREADABLE] = "otadata_unreadable",
         [ESIM_BOOT_EV_STATE_CHANGE] = "state_change",
         [ESIM_BOOT_EV_NO_SELECTION] = "no_selection",
+        [ESIM_BOOT_EV_OTADATA_INVALID] = "otadata_invalid",
         [ESIM_BOOT_EV_ACTIVE] = "active",
         [ESIM_BOOT_EV_INITIAL_SEQ] = "initial_seq",
         [ESIM_BOOT_EV_NOT_BOOTABLE] = "not_bootable",
@@ -211,7 +212,7 @@ static int active_index(boot_state *st, esim_ota_entry entries[2])
 {
     int active = esim_ota_active_entry(entries);
     if (active < 0) {
-        esim_boot_event ev = partition_event(ESIM_BOOT_EV_NO_SELECTION, st->has_factory ? &st->factory : NULL);
+        esim_boot_event ev = partition_event(ESIM_BOOT_EV_OTADATA_INVALID, st->has_factory ? &st->factory : NULL);
         note(st, &ev, "otadata holds no valid entry: trying %s", st->has_factory ? "factory" : "every app");
         return FACTORY_INDEX;
     }

@@ -83,7 +83,9 @@ typedef enum {
     ESIM_BOOT_EV_NO_OTADATA,         /* no otadata partition: starts from factory */
     ESIM_BOOT_EV_OTADATA_UNREADABLE, /* the flash did not answer */
     ESIM_BOOT_EV_STATE_CHANGE,       /* entry: state_from -> state_to (written, err) */
-    ESIM_BOOT_EV_NO_SELECTION,       /* no valid entry: starts from `label` */
+    ESIM_BOOT_EV_NO_SELECTION,       /* both entries blank or invalid: starts from `label` */
+    ESIM_BOOT_EV_OTADATA_INVALID,    /* entries present but none valid (CRC): starts from
+                                        `label` (factory), or tries every app ("") */
     ESIM_BOOT_EV_ACTIVE,             /* entry with seq (state_to: its state) selects `label` */
     ESIM_BOOT_EV_INITIAL_SEQ,        /* seq written to entry 0 as VALID (written, err) */
     ESIM_BOOT_EV_NOT_BOOTABLE,       /* `label`'s image fails `failed_check` */

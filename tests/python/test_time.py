@@ -256,6 +256,7 @@ def test_board_mode_sleep_and_time_follow_the_board(tmp_path):
                          capture_output=True, text=True, timeout=60, env=env)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
+    assert lines.pop(0) == "Performing initial setup"     # the new board's filesystem
     assert lines[0] == "start 0 0"                      # the RTC starts at the 2000 epoch
     assert lines[1] == "after 2 2 2000000000"
     assert lines[2] == "after 0.25 2250000000"
