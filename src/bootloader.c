@@ -144,6 +144,29 @@ static const esim_partition *index_partition(const boot_state *st, int index)
     return NULL;
 }
 
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* ESP-IDF's bootloader writes a copy back as it read it, CRC included: a
+ * PENDING_VERIFY copy whose CRC was wrong (e.g. torn by a power cut during
+ * the NEW -> PENDING_VERIFY rewrite) becomes ABORTED with that wrong CRC,
+ * so it still counts as "bad CRC" for the initial-contents rule. Only the
+ * app side (set_boot, mark_app_valid) computes a fresh CRC. */
+static esp_err_t write_as_read(boot_state *st, int i, const esim_ota_entry *e)
+{
+    uint8_t raw[ESIM_OTA_ENTRY_SIZE];
+    size_t offset = (size_t)i * ESIM_FLASH_SECTOR_SIZE;
+    put_le32(raw, e->ota_seq);
+    memcpy(raw + 4, e->seq_label, sizeof e->seq_label);
+    put_le32(raw + 24, e->ota_state);
+    put_le32(raw + 28, e->crc);
+    esp_err_t err = esim_partition_erase_range(st->dev, &st->otadata, offset, ESIM_FLASH_SECTOR_SIZE);
+    return err ? err : esim_partition_write(st->dev, &st->otadata, offset, raw, sizeof raw);
+}
+
 /* Write entry i (as *ev describes the change) unless the board may not. */
 static void write_entry(boot_state *st, esim_boot_event *ev, esim_ota_entry *e, const char *what)
 {
@@ -155,7 +178,7 @@ static void write_entry(boot_state *st, esim_boot_event *ev, esim_ota_entry *e, 
              st->dev->read_only ? "read-only board" : "image tool");
         return;
     }
-    ev->err = esim_ota_write_entry(st->dev, &st->otadata, i, e);
+    ev->err = write_as_read(st, i, e);
     ev->written = ev->err == ESP_OK;
     if (ev->err)
         note(st, ev, "otadata[%d] %s: write failed (%s)", i, what, esim_err_name(ev->err));
@@ -308,6 +331,7 @@ static void record_initial_seq(boot_state *st, int index)
     memset(&e, 0xFF, sizeof e);
     e.ota_seq = (uint32_t)index + 1u;
     e.ota_state = ESIM_OTA_STATE_VALID;
+    e.crc = esim_ota_seq_crc(e.ota_seq);
     esim_boot_event ev = partition_event(ESIM_BOOT_EV_INITIAL_SEQ, index_partition(st, index));
     ev.entry = 0;
     ev.state_to = ESIM_OTA_STATE_VALID;
