@@ -8,6 +8,12 @@ echo
 echo "== app image verification (SHA-256)"
 build/bench/bench_image
 echo
+echo "== boots in a reset loop (C core: bootloader + NVS mount)"
+build/bench/bench_boot
+echo
+echo "== boots in a reset loop (esp32sim run: bootloader, NVS, boot.py, main.py)"
+/usr/bin/python3 bench/bench_boot.py build/esp32sim
+echo
 echo "== esp32.Partition block I/O (Python binding)"
 PYTHONPATH=build/python /usr/bin/python3 bench/bench_partition.py
 echo

@@ -375,6 +375,31 @@ static void test_set_boot_refusals_leave_otadata_alone(void **state)
 
 /* ---- rollback off, deep sleep, blank boards ---- */
 
+/* The bootloader rewrites a copy as it read it: a PENDING_VERIFY copy with
+ * a wrong CRC becomes ABORTED and keeps the wrong CRC (ESP-IDF's
+ * write_otadata), so the slot counts as blank-or-bad for the
+ * initial-contents rule and copy 0 gets seq 1 VALID. */
+static void test_bootloader_keeps_the_crc_it_read(void **state)
+{
+    (void)state;
+    esim_device *dev = open_board("ota", NULL, false);
+    put_image(dev, "ota_0", "1");
+    uint8_t raw[OTADATA_SIZE];
+    memset(raw, 0xFF, sizeof raw);
+    const uint8_t entry1[32] = {2, 0, 0, 0, [24] = 1, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF};  /* seq 2, PENDING, CRC blank */
+    memcpy(raw + 0x1000, entry1, sizeof entry1);
+    write_otadata(dev, raw);
+    reset(dev, ESIM_RST_SW);
+    read_otadata(dev, raw);
+    assert_int_equal(raw[0x1000 + 24], ESIM_OTA_STATE_ABORTED);
+    assert_memory_equal(raw + 0x1000 + 28, "\xff\xff\xff\xff", 4);
+    esim_ota_entry e = entry(dev, 0);
+    assert_int_equal(e.ota_seq, 1);
+    assert_int_equal(e.ota_state, ESIM_OTA_STATE_VALID);
+    assert_running(dev, "ota_0");
+    esim_device_close(dev);
+}
+
 static void test_rollback_disabled(void **state)
 {
     (void)state;
@@ -588,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_bad_images_are_skipped_down_then_up),
         cmocka_unit_test(test_initial_contents_written),
         cmocka_unit_test(test_set_boot_refusals_leave_otadata_alone),
+        cmocka_unit_test(test_bootloader_keeps_the_crc_it_read),
         cmocka_unit_test(test_rollback_disabled),
         cmocka_unit_test(test_deep_sleep_wake_skips_the_bootloader_choice),
         cmocka_unit_test(test_boards_without_app_images_still_boot),

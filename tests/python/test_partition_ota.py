@@ -250,3 +250,39 @@ def test_boards_without_app_images_boot_as_before(blank_ota_board, ota_board, fi
     Partition("otadata").writeblocks(0, vector(fixtures_dir, "otadata_01_after_switch_slot1.bin"))
     ota_board.reset()
     assert running() == "ota_1"
+
+
+# ---- the bootloader's decisions, as Device.boot_events gives them ----
+
+def test_boot_events_record_rollback_decisions(ota_board):
+    first = ota_board.boot_events
+    assert [e["kind"] for e in first] == ["no_selection", "loaded", "initial_seq"]
+    assert first[2]["seq"] == 1 and first[2]["to"] == "VALID" and first[2]["written"] is True
+    firmware = bytearray(0x160000)
+    Partition("ota_0").readblocks(0, firmware)
+    Partition("ota_1").writeblocks(0, firmware)
+    Partition("ota_1").set_boot()
+    ota_board.reset()
+    ev = ota_board.boot_events
+    assert [(e["kind"], e["entry"], e["seq"], e["to"], e["label"]) for e in ev[:2]] == [
+        ("active", 1, 2, "NEW", "ota_1"), ("state_change", 1, 2, "PENDING_VERIFY", None)]
+    assert ev[1]["from"] == "NEW" and ev[-1]["kind"] == "loaded" and ev[-1]["address"] == 0x190000
+    ota_board.reset()                                   # never confirmed: rolled back
+    ev = ota_board.boot_events
+    assert (ev[0]["kind"], ev[0]["from"], ev[0]["to"]) == ("state_change", "PENDING_VERIFY", "ABORTED")
+    assert ev[-1]["label"] == "ota_0" and ota_board.app_rollback is True
+
+
+def test_a_board_without_rollback_keeps_an_unconfirmed_app(tmp_path):
+    with esp32sim.Device(layout="ota", no_rollback=True) as dev:
+        dev.use()
+        assert dev.app_rollback is False
+        firmware = bytearray(0x160000)
+        Partition("ota_0").readblocks(0, firmware)
+        Partition("ota_1").writeblocks(0, firmware)
+        Partition("ota_1").set_boot()
+        assert entry(1)[:2] == (2, UNDEFINED)
+        dev.reset()
+        dev.reset()
+        assert running() == "ota_1"
+        assert "state_change" not in [e["kind"] for e in dev.boot_events]
