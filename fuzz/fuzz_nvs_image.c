@@ -5,6 +5,7 @@
  * export must generate an image that exports to the same CSV again (a CSV
  * that sets a key twice keeps only the newer value in the export, so the
  * first round may change the image; the second may not). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,11 +52,22 @@ static void regenerate(const char *csv, size_t csv_len, uint8_t *out)
         die("the export of a generated image does not generate");
 }
 
-/* A generated image is clean, and export/generate settles after one round. */
-static void check_generated(const uint8_t *image)
+/* The generator warns when a key is set twice: it writes both entries, as
+ * ESP-IDF's does, and where they land ESP-IDF may keep both (the check then
+ * rightly reports an error). */
+static void count_warning(int line, const char *message, void *ctx)
+{
+    (void)line;
+    (void)message;
+    (*(int *)ctx)++;
+}
+
+/* A generated image passes the check (without errors when the generator
+ * did not warn), and export/generate settles after one round. */
+static void check_generated(const uint8_t *image, bool must_be_clean)
 {
     esim_nvs_check_result result;
-    if (esim_nvs_check(image, GEN_SIZE, NULL, NULL, &result) != ESP_OK || result.errors != 0)
+    if (esim_nvs_check(image, GEN_SIZE, NULL, NULL, &result) != ESP_OK || (must_be_clean && result.errors != 0))
         die("a generated image does not pass the check");
     uint8_t *again = malloc(GEN_SIZE);
     if (again == NULL)
@@ -77,9 +89,10 @@ static void generate_from_text(const uint8_t *data, size_t size)
     if (image == NULL)
         die("out of memory");
     /* File rows must not reach the machine's files. */
-    esim_nvs_gen_options opts = {.base_dir = "/nonexistent"};
+    int warnings = 0;
+    esim_nvs_gen_options opts = {.base_dir = "/nonexistent", .warn = count_warning, .warn_ctx = &warnings};
     if (esim_nvs_generate((const char *)data, size, GEN_SIZE, &opts, image, NULL) == ESP_OK)
-        check_generated(image);
+        check_generated(image, warnings == 0);
     free(image);
 }
 

@@ -462,21 +462,24 @@ char *esim_nvs_render_pages_json(const uint8_t *image, size_t len)
 /* A written item that passed the per-entry checks. */
 typedef struct {
     int page, slot;
-    uint32_t order;          /* walk order: pages by position, slots */
+    uint32_t seq;            /* the page's sequence number */
+    uint32_t page_state;     /* the page's state: ACTIVE, FULL or FREEING */
+    uint32_t hash;           /* ESP-IDF's 24-bit item hash */
     uint8_t ns, type, chunk;
     char key[ESIM_NVS_KEY_SIZE];
     uint32_t size;           /* var size, or blob index total */
     uint8_t chunk_count, chunk_start;
     uint8_t ns_value;        /* namespace entries: the index they define */
-    bool used;
+    bool gone;               /* erased by ESP-IDF at mount */
 } good_item;
 
 typedef struct {
     esim_nvs_problem_fn fn;
     void *ctx;
     esim_nvs_check_result *res;
-    good_item *items;
+    good_item *items;        /* in walk order: pages by position, slots */
     size_t nitems, cap;
+    int newest;              /* the used page with the highest sequence number, or -1 */
     bool oom;
 } checker;
 
@@ -609,7 +612,7 @@ bool esim_nvs_raw_entry_ok(const uint8_t page[ESIM_NVS_PAGE_SIZE], const esim_nv
     return variable_item_ok(it, e->index, why, cap) && data_intact(p, e, why, cap);
 }
 
-static void keep_item(checker *c, int pg, const esim_nvs_raw_entry *e)
+static void keep_item(checker *c, int pg, const esim_nvs_raw_page *p, const esim_nvs_raw_entry *e)
 {
     if (c->nitems == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 256;
@@ -623,7 +626,8 @@ static void keep_item(checker *c, int pg, const esim_nvs_raw_entry *e)
     }
     const esim_nvs_item *it = &e->item;
     good_item *g = &c->items[c->nitems];
-    *g = (good_item){.page = pg, .slot = e->index, .order = (uint32_t)c->nitems, .ns = it->ns_index,
+    *g = (good_item){.page = pg, .slot = e->index, .seq = p->header.seqno, .page_state = p->header.state,
+                     .hash = esim_nvs_item_hash(it->ns_index, it->key, it->chunk_index), .ns = it->ns_index,
                      .type = it->type, .chunk = it->chunk_index};
     memcpy(g->key, it->key, sizeof g->key);
     if (it->type == ESIM_NVS_TYPE_BLOB_IDX) {
@@ -670,7 +674,7 @@ static void check_written(checker *c, int pg, const uint8_t *page, const esim_nv
     if (e->item.type != ESIM_NVS_TYPE_BLOB_DATA && e->item.chunk_index != ESIM_NVS_CHUNK_ANY)
         report(c, ESIM_NVS_WARNING, pg, (int)i, "page %d entry %03u, key '%s': chunk index %u where 255 is expected",
                pg, i, key, e->item.chunk_index);
-    keep_item(c, pg, e);
+    keep_item(c, pg, p, e);
 }
 
 static unsigned last_used_slot(const esim_nvs_raw_page *p)
@@ -764,6 +768,24 @@ static bool same_key(const good_item *x, const good_item *y)
     return x->ns == y->ns && memcmp(x->key, y->key, ESIM_NVS_KEY_SIZE) == 0;
 }
 
+/* Namespace, key and chunk index: what ESP-IDF's item hash covers (not the
+ * type). */
+static bool same_hashed(const good_item *x, const good_item *y)
+{
+    return same_key(x, y) && x->chunk == y->chunk;
+}
+
+/* Oldest first, as ESP-IDF lists its pages: by sequence number, then by
+ * position; on a page by slot. */
+static int cmp_age(const good_item *x, const good_item *y)
+{
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    if (x->page != y->page)
+        return x->page < y->page ? -1 : 1;
+    return (x->slot > y->slot) - (x->slot < y->slot);
+}
+
 static int cmp_items(const void *a, const void *b)
 {
     const good_item *x = a, *y = b;
@@ -772,19 +794,133 @@ static int cmp_items(const void *a, const void *b)
     int k = memcmp(x->key, y->key, ESIM_NVS_KEY_SIZE);
     if (k)
         return k;
-    return x->order < y->order ? -1 : x->order > y->order;
+    return cmp_age(x, y);
 }
 
 static const char *ns_name(const checker *c, uint8_t ns, char out[68])
 {
     for (size_t i = 0; i < c->nitems; i++)
-        if (c->items[i].ns == 0 && c->items[i].ns_value == ns)
+        if (c->items[i].ns == 0 && c->items[i].ns_value == ns && !c->items[i].gone)
             return key_text(c->items[i].key, out);
     snprintf(out, 68, "#%u", ns);
     return out;
 }
 
-/* Items [from, to) share a namespace and key: duplicates and blobs. */
+#define ITEM_TEXT 200
+
+/* An item for messages: "namespace 'n'", "key 'k' of namespace n" or
+ * "chunk 2 of blob 'k' of namespace n". */
+static const char *item_text(const checker *c, const good_item *g, char out[ITEM_TEXT])
+{
+    char kt[68], nt[68];
+    const char *key = key_text(g->key, kt);
+    if (g->ns == 0)
+        snprintf(out, ITEM_TEXT, "namespace '%s'", key);
+    else if (g->type == ESIM_NVS_TYPE_BLOB_DATA)
+        snprintf(out, ITEM_TEXT, "chunk %u of blob '%s' of namespace %s", g->chunk, key, ns_name(c, g->ns, nt));
+    else
+        snprintf(out, ITEM_TEXT, "key '%s' of namespace %s", key, ns_name(c, g->ns, nt));
+    return out;
+}
+
+static void drop_gone(checker *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nitems; i++)
+        if (!c->items[i].gone)
+            c->items[n++] = c->items[i];
+    c->nitems = n;
+}
+
+/* Items [from, to) are one ACTIVE page's. Loading it, ESP-IDF erases the
+ * earlier of two items with the same 24-bit hash: a value set twice keeps
+ * the later one; a different key that collides with a later item is lost. */
+static void resolve_active_page(checker *c, size_t from, size_t to)
+{
+    char a[ITEM_TEXT], b[ITEM_TEXT];
+    for (size_t i = from + 1; i < to; i++) {
+        const good_item *later = &c->items[i];
+        good_item *earlier = NULL;
+        for (size_t j = from; j < i && !earlier; j++)
+            if (!c->items[j].gone && c->items[j].hash == later->hash)
+                earlier = &c->items[j];
+        if (!earlier)
+            continue;
+        earlier->gone = true;
+        if (same_hashed(earlier, later))
+            report(c, ESIM_NVS_WARNING, later->page, later->slot, "page %d entry %03d, %s is stored again on this "
+                   "active page (first at entry %03d); ESP-IDF erases the earlier entry at mount", later->page,
+                   later->slot, item_text(c, later, a), earlier->slot);
+        else
+            report(c, ESIM_NVS_ERROR, earlier->page, earlier->slot, "page %d entry %03d, %s: ESP-IDF erases it at "
+                   "mount, as entry %03d (%s) of this active page has the same 24-bit hash", earlier->page,
+                   earlier->slot, item_text(c, earlier, a), later->slot, item_text(c, later, b));
+    }
+}
+
+static void resolve_active_pages(checker *c)
+{
+    for (size_t from = 0, to; from < c->nitems; from = to) {
+        for (to = from + 1; to < c->nitems && c->items[to].page == c->items[from].page;)
+            to++;
+        if (c->items[from].page_state == ESIM_NVS_PAGE_ACTIVE)
+            resolve_active_page(c, from, to);
+    }
+    drop_gone(c);
+}
+
+/* Where ESP-IDF's lookup for `like` on a page stops: the page's first item
+ * with the same namespace, key and chunk index. */
+static const good_item *first_on_page(const checker *c, int page, const good_item *like)
+{
+    for (size_t i = 0; i < c->nitems; i++)
+        if (c->items[i].page == page && same_hashed(&c->items[i], like))
+            return &c->items[i];
+    return NULL;
+}
+
+/* The copy of `last` of this type that ESP-IDF erases: on the oldest page,
+ * other than the newest and not FREEING, whose lookup finds that type. */
+static good_item *older_copy(checker *c, const good_item *last, uint8_t type)
+{
+    good_item *best = NULL;
+    for (size_t i = 0; i < c->nitems; i++) {
+        good_item *g = &c->items[i];
+        if (g->page == c->newest || g->page_state == ESIM_NVS_PAGE_FREEING || g->type != type
+            || !same_hashed(g, last) || first_on_page(c, g->page, last) != g)
+            continue;
+        if (!best || cmp_age(g, best) < 0)
+            best = g;
+    }
+    return best;
+}
+
+/* Mounting, ESP-IDF looks the last item of the newest page up in the older
+ * pages and erases the first copy it finds (a new value written, power lost
+ * before the old one was erased). */
+static void resolve_stale_copy(checker *c)
+{
+    const good_item *last = NULL;
+    for (size_t i = 0; i < c->nitems; i++)
+        if (c->items[i].page == c->newest)
+            last = &c->items[i];
+    if (!last)
+        return;
+    good_item *old = older_copy(c, last, last->type);
+    if (!old && last->type == ESIM_NVS_TYPE_BLOB_IDX)
+        old = older_copy(c, last, ESIM_NVS_TYPE_BLOB);
+    if (!old)
+        return;
+    char a[ITEM_TEXT];
+    report(c, ESIM_NVS_WARNING, old->page, old->slot, "page %d entry %03d, %s is stored again as the last item of "
+           "the newest page (page %d entry %03d); ESP-IDF erases this older copy at mount", old->page, old->slot,
+           item_text(c, old, a), last->page, last->slot);
+    old->gone = true;
+    drop_gone(c);
+}
+
+/* Items [from, to) share a namespace and key, oldest first: duplicates
+ * ESP-IDF keeps (it reads the oldest) and blobs. */
 static void check_group(checker *c, size_t from, size_t to)
 {
     char kt[68], nt[68];
@@ -815,7 +951,8 @@ static void check_group(checker *c, size_t from, size_t to)
     }
 }
 
-static void check_blob(checker *c, good_item *idx, size_t from, size_t to)
+/* The blob ESP-IDF reads: the index's chunks, each the oldest copy. */
+static void check_blob(checker *c, const good_item *idx, size_t from, size_t to)
 {
     char kt[68];
     const char *key = key_text(idx->key, kt);
@@ -828,7 +965,7 @@ static void check_blob(checker *c, good_item *idx, size_t from, size_t to)
     uint64_t total = 0;
     for (unsigned n = 0; n < idx->chunk_count; n++) {
         unsigned want = idx->chunk_start + n;
-        good_item *chunk = NULL;
+        const good_item *chunk = NULL;
         for (size_t i = from; i < to && !chunk; i++)
             if (!is_value_item(&c->items[i]) && c->items[i].chunk == want)
                 chunk = &c->items[i];
@@ -837,7 +974,6 @@ static void check_blob(checker *c, good_item *idx, size_t from, size_t to)
                    "ESP-IDF drops the blob", idx->page, idx->slot, key, want);
             return;
         }
-        chunk->used = true;
         total += chunk->size;
     }
     if (total != idx->size)
@@ -846,15 +982,30 @@ static void check_blob(checker *c, good_item *idx, size_t from, size_t to)
                (unsigned long long)total);
 }
 
+/* Does a blob index of the group name this chunk? ESP-IDF erases the chunks
+ * none names. */
+static bool chunk_named(const checker *c, const good_item *chunk, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        const good_item *x = &c->items[i];
+        if (x->type == ESIM_NVS_TYPE_BLOB_IDX && chunk->chunk >= x->chunk_start
+            && chunk->chunk < x->chunk_start + x->chunk_count)
+            return true;
+    }
+    return false;
+}
+
 static void check_blobs_of(checker *c, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++)
-        if (c->items[i].type == ESIM_NVS_TYPE_BLOB_IDX)
-            check_blob(c, &c->items[i], from, to);
+        if (c->items[i].type == ESIM_NVS_TYPE_BLOB_IDX) {
+            check_blob(c, &c->items[i], from, to);   /* later indexes are stored again */
+            break;
+        }
     char kt[68];
     for (size_t i = from; i < to; i++) {
         const good_item *g = &c->items[i];
-        if (g->type == ESIM_NVS_TYPE_BLOB_DATA && !g->used)
+        if (g->type == ESIM_NVS_TYPE_BLOB_DATA && !chunk_named(c, g, from, to))
             report(c, ESIM_NVS_ERROR, g->page, g->slot, "page %d entry %03d: chunk %u of blob '%s' has no blob "
                    "index; ESP-IDF erases it at mount", g->page, g->slot, g->chunk, key_text(g->key, kt));
     }
@@ -893,25 +1044,17 @@ static void check_namespaces(checker *c)
 
 static void check_across(checker *c)
 {
+    resolve_active_pages(c);
+    resolve_stale_copy(c);
     check_namespaces(c);
-    good_item *sorted = malloc((c->nitems ? c->nitems : 1) * sizeof *sorted);
-    if (!sorted) {
-        c->oom = true;
-        return;
-    }
     if (c->nitems)
-        memcpy(sorted, c->items, c->nitems * sizeof *sorted);
-    good_item *walk_order = c->items;
-    c->items = sorted;
-    qsort(c->items, c->nitems, sizeof *c->items, cmp_items);
+        qsort(c->items, c->nitems, sizeof *c->items, cmp_items);
     for (size_t from = 0, to; from < c->nitems; from = to) {
         for (to = from + 1; to < c->nitems && same_key(&c->items[from], &c->items[to]);)
             to++;
         check_group(c, from, to);
         check_blobs_of(c, from, to);
     }
-    c->items = walk_order;
-    free(sorted);
 }
 
 /* Page-level rules across pages: seq numbers, the free page. */
@@ -928,6 +1071,17 @@ static void check_pages(checker *c, size_t npages, size_t free_pages, const uint
     if (npages && free_pages == 0)
         report(c, ESIM_NVS_ERROR, -1, -1, "no free page: ESP-IDF needs one and refuses to mount the partition "
                "writable (ESP_ERR_NVS_NO_FREE_PAGES)");
+}
+
+/* The page ESP-IDF lists last: the highest sequence number, the later
+ * position of two with the same. */
+static int newest_page(size_t npages, const uint32_t *seqs, const bool *used)
+{
+    int newest = -1;
+    for (size_t i = 0; i < npages; i++)
+        if (used[i] && (newest < 0 || seqs[i] >= seqs[newest]))
+            newest = (int)i;
+    return newest;
 }
 
 static void check_geometry(checker *c, size_t len)
@@ -960,6 +1114,7 @@ esp_err_t esim_nvs_check(const uint8_t *image, size_t len, esim_nvs_problem_fn f
             seqs[i] = p->header.seqno;
         }
         check_pages(&c, npages, free_pages, seqs, used);
+        c.newest = newest_page(npages, seqs, used);
         if (!c.oom)
             check_across(&c);
         res.pages = npages;

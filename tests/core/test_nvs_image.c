@@ -414,9 +414,12 @@ static void test_check_duplicates_and_namespaces(void **state)
                                  0x3000);
     check_log *log = malloc(sizeof *log);
     run_check(image, 0x3000, log);
-    assert_int_equal(log->res.errors, 1);
-    assert_has(log->findings, "page 0 entry 002, key 'a' of namespace ns1 is stored again (first at page 0 entry 001)");
-    assert_int_equal(log->res.warnings, 1);
+    /* on the active page ESP-IDF erases the earlier 'a' (the type is not
+     * part of its item hash) */
+    assert_int_equal(log->res.errors, 0);
+    assert_has(log->findings, "W page 0 entry 002, key 'a' of namespace ns1 is stored again on this active page "
+                              "(first at entry 001); ESP-IDF erases the earlier entry at mount");
+    assert_int_equal(log->res.warnings, 2);
     assert_has(log->findings, "W page 0 entry 004: namespace 'empty' (index 2) holds no keys");
     /* a key whose namespace has no definition */
     esim_nvs_bitmap_set(image + 32, 0, ESIM_NVS_ENTRY_ERASED);
@@ -424,6 +427,104 @@ static void test_check_duplicates_and_namespaces(void **state)
     assert_has(log->findings, "key 'a': namespace index 1 is not defined by any namespace entry");
     free(log);
     free(image);
+}
+
+/* A CSV that sets keys twice (the generator writes both entries, as
+ * ESP-IDF's does), its check and its round trip through the export. */
+static void check_generated(const char *csv, uint32_t size, check_log *log)
+{
+    uint8_t *image = generate_ok(csv, size);
+    run_check(image, size, log);
+    char *out = NULL;
+    assert_int_equal(esim_nvs_export(image, size, NULL, NULL, &out, NULL), ESP_OK);
+    free(out);
+    free(image);
+}
+
+/* Regression (fuzz_nvs_image): values set twice on the page the generator
+ * leaves ACTIVE are no error: ESP-IDF erases the earlier entries when it
+ * loads the page. The check called them duplicates, paired the second blob
+ * index with the first blob's chunk and took that chunk for an orphan. */
+static void test_check_generated_duplicates_active(void **state)
+{
+    (void)state;
+    check_log *log = malloc(sizeof *log);
+    check_generated("key,type,encoding,value\n"
+                    "ns,namespace,,\n"
+                    "a,data,u8,1\n"
+                    "b,data,hex2bin,deadbeef00\n"
+                    "a,data,u8,2\n"
+                    "b,data,hex2bin,deadbeef00ff\n",
+                    0x3000, log);
+    assert_int_equal(log->res.errors, 0);
+    assert_int_equal(log->res.warnings, 3);
+    assert_has(log->findings, "W page 0 entry 005, key 'a' of namespace ns is stored again on this active page "
+                              "(first at entry 001); ESP-IDF erases the earlier entry at mount");
+    assert_has(log->findings, "W page 0 entry 006, chunk 0 of blob 'b' of namespace ns is stored again on this "
+                              "active page (first at entry 002)");
+    assert_has(log->findings, "W page 0 entry 008, key 'b' of namespace ns is stored again on this active page "
+                              "(first at entry 004)");
+    free(log);
+}
+
+/* Two different keys whose 24-bit item hashes (namespace 1, chunk 255) are
+ * equal: loading the active page, ESP-IDF erases the earlier as if it were
+ * a duplicate, and its value is lost. */
+static void test_check_hash_collision(void **state)
+{
+    (void)state;
+    char k1[ESIM_NVS_KEY_SIZE] = "70f2244b", k2[ESIM_NVS_KEY_SIZE] = "eef68755";
+    assert_int_equal(esim_nvs_item_hash(1, k1, 0xFF), esim_nvs_item_hash(1, k2, 0xFF));
+    check_log *log = malloc(sizeof *log);
+    check_generated("key,type,encoding,value\nns,namespace,,\n70f2244b,data,u8,1\neef68755,data,u8,2\n", 0x3000, log);
+    assert_int_equal(log->res.errors, 1);
+    assert_has(log->findings, "E page 0 entry 001, key '70f2244b' of namespace ns: ESP-IDF erases it at mount, as "
+                              "entry 002 (key 'eef68755' of namespace ns) of this active page has the same 24-bit "
+                              "hash");
+    free(log);
+}
+
+/* "key,type,encoding,value\nns,namespace,,\n" + head + n u8 fillers + tail */
+static char *csv_with_fillers(const char *head, unsigned n, const char *tail)
+{
+    size_t cap = 64 + strlen(head) + strlen(tail) + (size_t)n * 24;
+    char *csv = malloc(cap);
+    size_t used = (size_t)snprintf(csv, cap, "key,type,encoding,value\nns,namespace,,\n%s", head);
+    for (unsigned i = 0; i < n; i++)
+        used += (size_t)snprintf(csv + used, cap - used, "k%u,data,u8,%u\n", i, i % 200);
+    snprintf(csv + used, cap - used, "%s", tail);
+    return csv;
+}
+
+/* Set twice on a page the generator fills (FULL), a key keeps both entries
+ * and ESP-IDF reads the first; set again as the very last row, the older
+ * copy is erased at mount. */
+static void test_check_generated_duplicates_full(void **state)
+{
+    (void)state;
+    check_log *log = malloc(sizeof *log);
+    char *csv = csv_with_fillers("a,data,u8,1\na,data,u8,2\n", 130, "");
+    check_generated(csv, 0x4000, log);
+    free(csv);
+    assert_int_equal(log->res.errors, 1);
+    assert_has(log->findings, "E page 0 entry 002, key 'a' of namespace ns is stored again "
+                              "(first at page 0 entry 001)");
+
+    csv = csv_with_fillers("a,data,u8,1\n", 130, "a,data,u8,2\nz,data,u8,3\n");
+    check_generated(csv, 0x4000, log);
+    free(csv);
+    assert_int_equal(log->res.errors, 1);
+    assert_has(log->findings, "E page 1 entry 006, key 'a' of namespace ns is stored again "
+                              "(first at page 0 entry 001)");
+
+    csv = csv_with_fillers("a,data,u8,1\n", 130, "a,data,u8,2\n");
+    check_generated(csv, 0x4000, log);
+    free(csv);
+    assert_int_equal(log->res.errors, 0);
+    assert_int_equal(log->res.warnings, 1);
+    assert_has(log->findings, "W page 0 entry 001, key 'a' of namespace ns is stored again as the last item of the "
+                              "newest page (page 1 entry 006); ESP-IDF erases this older copy at mount");
+    free(log);
 }
 
 static void test_check_key_padding(void **state)
@@ -895,6 +996,9 @@ int main(void)
         cmocka_unit_test(test_check_blob_index_lost),
         cmocka_unit_test(test_check_truncated),
         cmocka_unit_test(test_check_duplicates_and_namespaces),
+        cmocka_unit_test(test_check_generated_duplicates_active),
+        cmocka_unit_test(test_check_generated_duplicates_full),
+        cmocka_unit_test(test_check_hash_collision),
         cmocka_unit_test(test_check_key_padding),
         cmocka_unit_test(test_check_page_state),
         cmocka_unit_test(test_check_random_garbage),
