@@ -88,3 +88,13 @@ def usage_error(result, command):
     assert result.err.startswith("esp32sim: "), result
     assert f"Try 'esp32sim {command} --help'." in result.err, result
     return result
+
+
+def without_first_boot_setup(result):
+    """A new board's first boot prints "Performing initial setup" as it makes
+    its filesystem (tests/cli/test_boot_cycle.py checks that); the tests here
+    that use it look at what the scripts print."""
+    setup = "Performing initial setup\n"
+    if result.stdout.startswith(setup):
+        result.stdout = result.stdout[len(setup):]
+    return result

@@ -6,20 +6,13 @@ import subprocess
 
 import pytest
 
+from conftest import without_first_boot_setup
+
 HERE = pathlib.Path(__file__).parent
 
 WARNING = "esp32sim: warning: NVS namespace 'app' had 2 uncommitted changes at {when}{suffix}\n"
 STRICT = " (undone: strict mode)"
 
-
-def without_first_boot_setup(result):
-    """A new board's first boot prints "Performing initial setup" as it makes
-    its filesystem (tests/cli/test_boot_cycle.py checks that); the tests here
-    look at what the scripts print."""
-    setup = "Performing initial setup\n"
-    if result.stdout.startswith(setup):
-        result.stdout = result.stdout[len(setup):]
-    return result
 
 
 @pytest.fixture

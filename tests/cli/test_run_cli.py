@@ -5,17 +5,10 @@ import subprocess
 
 import pytest
 
+from conftest import without_first_boot_setup
+
 HERE = pathlib.Path(__file__).parent
 
-
-def without_first_boot_setup(result):
-    """A new board's first boot prints "Performing initial setup" as it makes
-    its filesystem (tests/cli/test_boot_cycle.py checks that); the tests here
-    look at what the scripts print."""
-    setup = "Performing initial setup\n"
-    if result.stdout.startswith(setup):
-        result.stdout = result.stdout[len(setup):]
-    return result
 
 
 @pytest.fixture
