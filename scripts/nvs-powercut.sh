@@ -15,24 +15,9 @@ build=${BUILD:-build}
 seeds=${SEEDS:-3}
 jobs=${JOBS:-$(nproc)}
 
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S . -B "$build" -DPython3_EXECUTABLE=/usr/bin/python3 -DESIM_WERROR=ON >/dev/null
-fi
-cmake --build "$build" --target nvs_powercut -j"$jobs" >/dev/null
-tool="$build/tools/nvs_powercut"
-
-logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
-start=$(date +%s)
-pids=()
-for ((i = 0; i < jobs; i++)); do
-  "$tool" --seeds "$seeds" --recut --shard "$i/$jobs" "$@" >"$logs/shard-$i.log" 2>&1 &
-  pids+=($!)
-done
-status=0
-for pid in "${pids[@]}"; do
-  wait "$pid" || status=1
-done
+. scripts/powercut-common.sh
+build_tool nvs_powercut
+run_shards --seeds "$seeds" --recut "$@"
 
 # The workloads (from the first shard), every failure and ESP-IDF gap met
 # with its reproducer, then the totals over all shards.

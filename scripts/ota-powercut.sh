@@ -17,25 +17,9 @@ seeds=${SEEDS:-10}
 byte_stride=${BYTE_STRIDE:-1}
 jobs=${JOBS:-$(nproc)}
 
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S . -B "$build" -DPython3_EXECUTABLE=/usr/bin/python3 -DESIM_WERROR=ON >/dev/null
-fi
-cmake --build "$build" --target ota_powercut -j"$jobs" >/dev/null
-tool="$build/tools/ota_powercut"
-
-logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
-start=$(date +%s)
-pids=()
-for ((i = 0; i < jobs; i++)); do
-  "$tool" --seeds "$seeds" --byte-stride "$byte_stride" --recut --shard "$i/$jobs" "$@" \
-    >"$logs/shard-$i.log" 2>&1 &
-  pids+=($!)
-done
-status=0
-for pid in "${pids[@]}"; do
-  wait "$pid" || status=1
-done
+. scripts/powercut-common.sh
+build_tool ota_powercut
+run_shards --seeds "$seeds" --byte-stride "$byte_stride" --recut "$@"
 
 # The sessions (from the first shard), every failure with its reproducer,
 # then the totals over all shards.

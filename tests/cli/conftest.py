@@ -98,3 +98,27 @@ def without_first_boot_setup(result):
     if result.stdout.startswith(setup):
         result.stdout = result.stdout[len(setup):]
     return result
+
+
+@pytest.fixture
+def sim(tmp_path):
+    """Run the command in tmp_path (so the default image lands there), with
+    text output and the new board's set-up line dropped."""
+    binary = _env_path("ESP32SIM")
+
+    def run(*args, stdin=None, env=None):
+        full_env = dict(os.environ)
+        full_env.pop("ESP32SIM_FLASH", None)
+        full_env.update(env or {})
+        r = subprocess.run([str(binary), *map(str, args)], cwd=tmp_path, input=stdin, capture_output=True,
+                           text=True, timeout=120, env=full_env)
+        return without_first_boot_setup(r)
+
+    return run
+
+
+def script(tmp_path, text, name="app.py"):
+    """Write a script for the board; returns its path."""
+    path = tmp_path / name
+    path.write_text(text)
+    return path

@@ -1,38 +1,14 @@
 """esp32.NVS under `esp32sim run` / `repl`: the tour, persistence between runs
 and boots, the uncommitted-change warning and --nvs-strict."""
-import os
 import pathlib
-import subprocess
 
-import pytest
-
-from conftest import without_first_boot_setup
+from conftest import script
 
 HERE = pathlib.Path(__file__).parent
 
 WARNING = "esp32sim: warning: NVS namespace 'app' had 2 uncommitted changes at {when}{suffix}\n"
 STRICT = " (undone: strict mode)"
 
-
-
-@pytest.fixture
-def sim(tmp_path):
-    binary = os.environ["ESP32SIM"]
-
-    def run(*args, stdin=None):
-        env = dict(os.environ)
-        env.pop("ESP32SIM_FLASH", None)
-        r = subprocess.run([binary, *map(str, args)], cwd=tmp_path, input=stdin, capture_output=True,
-                              text=True, timeout=120, env=env)
-        return without_first_boot_setup(r)
-
-    return run
-
-
-def script(tmp_path, text, name="app.py"):
-    path = tmp_path / name
-    path.write_text(text)
-    return path
 
 
 def test_nvs_tour_prints_what_a_board_prints(sim, tmp_path):

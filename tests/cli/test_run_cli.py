@@ -1,36 +1,12 @@
 """esp32sim run / repl: scripts on the simulated board, as a user runs them."""
-import os
 import pathlib
-import subprocess
 
 import pytest
 
-from conftest import without_first_boot_setup
+from conftest import script
 
 HERE = pathlib.Path(__file__).parent
 
-
-
-@pytest.fixture
-def sim(tmp_path):
-    """Run the command in tmp_path (so the default image lands there)."""
-    binary = os.environ["ESP32SIM"]
-
-    def run(*args, stdin=None, env=None):
-        full_env = dict(os.environ)
-        full_env.pop("ESP32SIM_FLASH", None)
-        full_env.update(env or {})
-        r = subprocess.run([binary, *map(str, args)], cwd=tmp_path, input=stdin, capture_output=True,
-                              text=True, timeout=120, env=full_env)
-        return without_first_boot_setup(r)
-
-    return run
-
-
-def script(tmp_path, text, name="app.py"):
-    path = tmp_path / name
-    path.write_text(text)
-    return path
 
 
 def test_partition_tour_prints_what_a_board_prints(sim, tmp_path):
