@@ -2,7 +2,7 @@
 # Install the Debian packages esp32sim needs, if any are missing.
 # Usage: scripts/deps.sh [build|test]   ("test" adds clang for the sanitizer and fuzz builds)
 set -euo pipefail
-need=(cmake make gcc pkg-config zlib1g-dev libmbedtls-dev python3 python3-dev python3-pytest libcmocka-dev)
+need=(cmake make gcc pkg-config zlib1g-dev libmbedtls-dev python3 python3-dev python3-pytest libcmocka-dev libcjson-dev)
 if [ "${1:-build}" = test ]; then
   need+=(clang libclang-rt-14-dev)
 fi
