@@ -9,6 +9,7 @@
 #include "esp32sim/appimage.h"
 #include "esp32sim/ota.h"
 #include "esp32sim/partition.h"
+#include "esp32sim/sleep.h"
 
 /* esp_reset_reason_t as the trace names it. */
 static const char *reason_name(esim_reset_reason r)
@@ -31,9 +32,10 @@ static void trace_event(FILE *out, const esim_device *dev, const esim_boot_event
 {
     bool change = e->kind == ESIM_BOOT_EV_STATE_CHANGE;
     bool writes = change || e->kind == ESIM_BOOT_EV_INITIAL_SEQ;
-    fprintf(out, "{\"boot\": %" PRIu32 ", \"reset_reason\": \"%s\", \"kind\": \"%s\", \"entry\": ",
-            esim_device_boot_count(dev), reason_name(esim_device_reset_reason(dev)),
-            esim_boot_event_kind_name(e->kind));
+    fprintf(out, "{\"boot\": %" PRIu32 ", \"reset_reason\": \"%s\", \"wake_cause\": %d, \"at_ms\": %" PRIu64
+            ", \"kind\": \"%s\", \"entry\": ",
+            esim_device_boot_count(dev), reason_name(esim_device_reset_reason(dev)), (int)esim_device_wake_cause(dev),
+            esim_device_world_time_us(dev) / 1000u, esim_boot_event_kind_name(e->kind));
     if (e->entry >= 0)
         fprintf(out, "%d", e->entry);
     else

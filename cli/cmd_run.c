@@ -7,6 +7,8 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,14 +27,17 @@ PyMODINIT_FUNC PyInit__esp32sim(void);
 static const char run_usage[] =
     "usage: esp32sim run [--flash IMAGE] [--fs DIR] [--layout default|ota|FILE.csv] [--size SIZE]\n"
     "                    [--main] [--max-boots N] [--nvs-strict] [--no-rollback]\n"
+    "                    [--stimulus FILE.json] [--until-ms T] [--realtime]\n"
     "                    [--boot-log] [--boot-trace FILE] [SCRIPT.py [ARG ...]]\n"
     "\n"
     "Boot the simulated ESP32 as MicroPython boots a board: the bootloader picks the\n"
     "app, NVS is mounted, the filesystem appears at /, boot.py runs, then main.py.\n"
     "SCRIPT runs in place of main.py on the first boot, like `mpremote run`; later\n"
     "boots after machine.reset() run the board's own boot.py and main.py with a fresh\n"
-    "interpreter. The run ends when a boot finishes without a reset (the board would\n"
-    "sit at its REPL). The flash image and the filesystem persist between runs.\n"
+    "interpreter; machine.deepsleep() sleeps on the virtual clock and wakes the board\n"
+    "through the bootloader. The run ends when a boot finishes without a reset (the\n"
+    "board would sit at its REPL), at the time limit, or when the board sleeps with\n"
+    "nothing to wake it. The flash image and the filesystem persist between runs.\n"
     "\n"
     "  --flash IMAGE   flash image file (default: $ESP32SIM_FLASH, else .esp32sim/flash.bin);\n"
     "                  a new one gets the layout's partition table and the firmware image\n"
@@ -42,7 +47,11 @@ static const char run_usage[] =
     "                  ota (ESP32_GENERIC-OTA) or a gen_esp32part.py CSV file\n"
     "  --size SIZE     flash size of a new image: 2MB, 4MB (default), 8MB or 16MB\n"
     "  --main          run SCRIPT as main.py on every boot, not only the first\n"
-    "  --max-boots N   stop after N boots (default 100)\n"
+    "  --max-boots N   stop after N boots (default 100; no limit with --until-ms)\n"
+    "  --stimulus F    a timeline of pin levels, touch readings, die temperature and\n"
+    "                  ADC inputs on the virtual clock (JSON, see docs/stimulus.md)\n"
+    "  --until-ms T    end the run when the virtual clock reaches T ms since start\n"
+    "  --realtime      pace the virtual clock to wall time (sleeps take real time)\n"
     "  --nvs-strict    NVS changes not committed when the board resets or powers off\n"
     "                  are undone (they are always reported on stderr)\n"
     "  --no-rollback   a bootloader built without app rollback\n"
@@ -54,7 +63,8 @@ static const char run_usage[] =
 
 static const char repl_usage[] =
     "usage: esp32sim repl [--flash IMAGE] [--fs DIR] [--layout L] [--size SIZE] [--nvs-strict]\n"
-    "                     [--no-rollback] [--boot-log] [--boot-trace FILE]\n"
+    "                     [--no-rollback] [--stimulus FILE.json] [--until-ms T] [--realtime]\n"
+    "                     [--boot-log] [--boot-trace FILE]\n"
     "\n"
     "An interactive prompt on the simulated board, after boot.py and main.py have run:\n"
     "esp32, machine, micropython, os and esp32sim are importable. Options as for\n"
@@ -67,6 +77,9 @@ typedef struct {
     const char *size;
     const char *max_boots;
     const char *boot_trace;
+    const char *stimulus;
+    const char *until_ms;
+    bool realtime;
     bool every_boot;
     bool nvs_strict;
     bool no_rollback;
@@ -99,6 +112,12 @@ static int parse_run_options(const char *cmd, int argc, char **argv, run_options
             rc = take_value(cmd, argc, argv, &i, &o->fs);
         else if (strcmp(a, "--boot-trace") == 0)
             rc = take_value(cmd, argc, argv, &i, &o->boot_trace);
+        else if (strcmp(a, "--stimulus") == 0)
+            rc = take_value(cmd, argc, argv, &i, &o->stimulus);
+        else if (strcmp(a, "--until-ms") == 0)
+            rc = take_value(cmd, argc, argv, &i, &o->until_ms);
+        else if (strcmp(a, "--realtime") == 0)
+            o->realtime = true;
         else if (strcmp(a, "--boot-log") == 0)
             o->boot_log = true;
         else if (strcmp(a, "--no-rollback") == 0)
@@ -158,6 +177,35 @@ static char *fs_path_for(const run_options *o, const char *flash_path)
     return path;
 }
 
+/* --until-ms: a whole number of milliseconds of virtual time. */
+static int parse_until(const char *cmd, const char *text, uint64_t *us)
+{
+    char *end;
+    errno = 0;
+    unsigned long long ms = strtoull(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 || ms > UINT64_MAX / 1000u)
+        return cli_usage_error(cmd, "--until-ms needs a whole number of milliseconds, not '%s'", text);
+    *us = ms * 1000u;
+    return CLI_OK;
+}
+
+/* The stimulus timeline, the time limit and real-time pacing. */
+static int set_up_world(const char *cmd, const run_options *o, esim_device *dev)
+{
+    char why[512] = "";
+    uint64_t limit_us = UINT64_MAX;
+    if (o->until_ms != NULL) {
+        if (parse_until(cmd, o->until_ms, &limit_us) != CLI_OK)
+            return CLI_FAIL;
+        esim_device_set_time_limit_us(dev, limit_us);
+    }
+    if (o->stimulus != NULL &&
+        esim_stimulus_load_file(esim_device_stimulus(dev), o->stimulus, why, sizeof why) != ESP_OK)
+        return cli_fail(cmd, "bad stimulus: %s", why);
+    esim_device_set_realtime(dev, o->realtime);
+    return CLI_OK;
+}
+
 static int open_board(const char *cmd, const run_options *o, esim_device **dev)
 {
     esim_device_config cfg = {0};
@@ -182,6 +230,10 @@ static int open_board(const char *cmd, const run_options *o, esim_device **dev)
     if (o->nvs_strict && esim_py_set_nvs_strict(*dev, true) < 0) {
         close_board(*dev);
         return cli_fail(cmd, "out of memory");
+    }
+    if (set_up_world(cmd, o, *dev) != CLI_OK) {
+        close_board(*dev);
+        return CLI_FAIL;
     }
     return CLI_OK;
 }
@@ -259,7 +311,7 @@ static void print_traceback(PyObject *exc)
     print_exception_line(exc);
 }
 
-typedef enum { BOOT_DONE, BOOT_RESET, BOOT_PANIC, BOOT_POWER_LOSS, BOOT_FAILED, BOOT_EXIT } boot_outcome;
+typedef enum { BOOT_DONE, BOOT_RESET, BOOT_PANIC, BOOT_POWER_LOSS, BOOT_FAILED, BOOT_EXIT, BOOT_TIME_LIMIT } boot_outcome;
 
 static boot_outcome exit_status_of(PyObject *exc, int *status)
 {
@@ -294,6 +346,15 @@ static boot_outcome classify(PyObject *exc, int *status)
         PySys_WriteStderr("esp32sim: the board lost power (power cut); powering it on again\n");
         *status = 1;
         return BOOT_POWER_LOSS;
+    }
+    if (PyErr_GivenExceptionMatches(exc, esim_py_TimeLimit)) {
+        PyObject *text = PyObject_Str(exc);
+        flush_stdout();
+        if (text != NULL)
+            PySys_FormatStderr("esp32sim: %U\n", text);
+        Py_XDECREF(text);
+        PyErr_Clear();
+        return BOOT_TIME_LIMIT;
     }
     if (PyErr_GivenExceptionMatches(exc, PyExc_SystemExit))
         return exit_status_of(exc, status);
@@ -415,7 +476,7 @@ static int boot_loop(esim_device *dev, const run_options *o, int argc, char **ar
          * to its end (--main, or the board's own main.py without SCRIPT). */
         if (outcome == BOOT_PANIC || outcome == BOOT_POWER_LOSS)
             failed = true;
-        else if (outcome == BOOT_DONE && runs_script)
+        else if ((outcome == BOOT_DONE || outcome == BOOT_TIME_LIMIT) && runs_script)
             failed = false;
         if (outcome == BOOT_POWER_LOSS && esim_device_power_cycle(dev) == ESP_OK)
             continue;
@@ -443,7 +504,7 @@ int cmd_run(int argc, char **argv)
         return cli_print_help(run_usage);
     if (rc != CLI_OK)
         return rc;
-    long max_boots = 100;
+    long max_boots = o.until_ms != NULL ? LONG_MAX : 100;
     if (o.max_boots != NULL) {
         char *end;
         max_boots = strtol(o.max_boots, &end, 10);

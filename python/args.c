@@ -86,3 +86,26 @@ int esim_py_check_num(Py_ssize_t n_args, PyObject *kwargs, Py_ssize_t n_min, Py_
     }
     return 0;
 }
+
+int esim_py_parse_all(PyObject *args, PyObject *kwargs, const char *const names[], int n, PyObject *vals[])
+{
+    Py_ssize_t n_pos = PyTuple_GET_SIZE(args), kw_used = 0;
+    for (int i = 0; i < n; i++) {
+        vals[i] = NULL;
+        if (i < n_pos) {
+            vals[i] = PyTuple_GET_ITEM(args, i);
+        } else if (kwargs != NULL) {
+            vals[i] = PyDict_GetItemString(kwargs, names[i]);
+            kw_used += vals[i] != NULL;
+        }
+    }
+    if (n_pos > n) {
+        PyErr_SetString(PyExc_TypeError, "extra positional arguments given");
+        return -1;
+    }
+    if (kwargs != NULL && kw_used < PyDict_GET_SIZE(kwargs)) {
+        PyErr_SetString(PyExc_TypeError, "extra keyword arguments given");
+        return -1;
+    }
+    return 0;
+}

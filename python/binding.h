@@ -52,6 +52,20 @@ extern PyObject *esim_py_OSError;
 extern PyObject *esim_py_Reset;
 extern PyObject *esim_py_Panic;
 
+/* esp32sim.TimeLimit: the run's time limit was reached (the clock stands
+ * at it), or the board went to sleep with nothing to wake it. The run
+ * ends there. */
+extern PyObject *esim_py_TimeLimit;
+
+/* Raise esp32sim.TimeLimit; `what` says what the board was doing ("" when
+ * it was running; "the board sleeps" ...). Returns NULL. */
+PyObject *esim_py_time_limit(const esim_device *board, const char *what);
+
+/* Let `us` of virtual time pass on the board (stimuli apply), then run the
+ * pin interrupt handlers that became due. -1 with esp32sim.TimeLimit (or
+ * a handler's exception) set. */
+int esim_py_let_time_pass(esim_device *board, uint64_t us);
+
 /* esp32sim.PowerLoss: raised when a flash operation finds the power cut
  * (an armed power cut fired); the board stays unpowered until
  * Device.power_cycle(). */
@@ -83,6 +97,18 @@ const char *esim_py_get_str(PyObject *obj, Py_ssize_t *len);
 /* TypeError "function takes %d positional arguments but %d were given" and
  * friends (mp_arg_check_num). Returns 0 or -1 with the exception set. */
 int esim_py_check_num(Py_ssize_t n_args, PyObject *kwargs, Py_ssize_t n_min, Py_ssize_t n_max, int takes_kw);
+
+/* mp_arg_parse_all for n optional arguments, positional or by keyword:
+ * vals[i] is the object given for names[i], or NULL (borrowed). TypeError
+ * "extra positional arguments given" / "extra keyword arguments given". */
+int esim_py_parse_all(PyObject *args, PyObject *kwargs, const char *const names[], int n, PyObject *vals[]);
+
+/* machine_pin_get_id: a Pin or a GPIO number; ValueError("invalid pin")
+ * for a pin the ESP32 does not have. Returns 0 or -1. */
+int esim_py_get_pin_id(PyObject *obj, int *gpio);
+
+/* machine.RTC (machine_rtc.c): add the type to the machine module. */
+int esim_py_add_rtc_type(PyObject *machine_module);
 
 /* ---- module constructors (one per file) ---- */
 PyObject *esim_py_make_esp32(void);        /* modesp32.c */

@@ -6,6 +6,7 @@
 PyObject *esim_py_OSError;
 PyObject *esim_py_Reset;
 PyObject *esim_py_Panic;
+PyObject *esim_py_TimeLimit;
 PyObject *esim_py_PowerLoss;
 
 /* MicroPython's default errno name table (py/moderrno.c). */
@@ -120,12 +121,17 @@ int esim_py_errors_init(PyObject *control_module)
         "The CPU raised an unhandled exception (Guru Meditation); the board was reset.", PyExc_BaseException, NULL);
     esim_py_PowerLoss = PyErr_NewExceptionWithDoc("esp32sim.PowerLoss",
         "The board lost power in the middle of a flash operation (an armed power cut).", PyExc_BaseException, NULL);
-    if (esim_py_OSError == NULL || esim_py_Reset == NULL || esim_py_Panic == NULL || esim_py_PowerLoss == NULL)
+    esim_py_TimeLimit = PyErr_NewExceptionWithDoc("esp32sim.TimeLimit",
+        "The run's time limit was reached (or the board sleeps with nothing to wake it); the run ends.",
+        PyExc_BaseException, NULL);
+    if (esim_py_OSError == NULL || esim_py_Reset == NULL || esim_py_Panic == NULL || esim_py_PowerLoss == NULL ||
+        esim_py_TimeLimit == NULL)
         return -1;
     if (PyModule_AddObjectRef(control_module, "OSError", esim_py_OSError) < 0 ||
         PyModule_AddObjectRef(control_module, "Reset", esim_py_Reset) < 0 ||
         PyModule_AddObjectRef(control_module, "Panic", esim_py_Panic) < 0 ||
-        PyModule_AddObjectRef(control_module, "PowerLoss", esim_py_PowerLoss) < 0)
+        PyModule_AddObjectRef(control_module, "PowerLoss", esim_py_PowerLoss) < 0 ||
+        PyModule_AddObjectRef(control_module, "TimeLimit", esim_py_TimeLimit) < 0)
         return -1;
     return 0;
 }
@@ -174,5 +180,16 @@ PyObject *esim_py_panic(const char *cause)
         return NULL;
     esim_device_hard_reset(board, ESIM_RST_PANIC);
     PyErr_Format(esim_py_Panic, "Guru Meditation Error: Core  1 panic'ed (%s). Exception was unhandled.", cause);
+    return NULL;
+}
+
+PyObject *esim_py_time_limit(const esim_device *board, const char *what)
+{
+    uint64_t limit = esim_device_time_limit_us(board);
+    if (limit == UINT64_MAX)
+        PyErr_Format(esim_py_TimeLimit, "%s and nothing will wake it", what);
+    else
+        PyErr_Format(esim_py_TimeLimit, "time limit reached at %llu ms%s%s", (unsigned long long)(limit / 1000u),
+                     what[0] ? ", " : "", what);
     return NULL;
 }

@@ -86,26 +86,8 @@ enum { FIND_TYPE, FIND_SUBTYPE, FIND_LABEL, FIND_BLOCK_SIZE, FIND_NARGS };
 
 static int parse_find_args(PyObject *args, PyObject *kwargs, PyObject *vals[FIND_NARGS])
 {
-    static const char *names[FIND_NARGS] = {"type", "subtype", "label", "block_size"};
-    Py_ssize_t n_pos = PyTuple_GET_SIZE(args), kw_used = 0;
-    for (int i = 0; i < FIND_NARGS; i++) {
-        vals[i] = NULL;
-        if (i < n_pos) {
-            vals[i] = PyTuple_GET_ITEM(args, i);
-        } else if (kwargs != NULL) {
-            vals[i] = PyDict_GetItemString(kwargs, names[i]);
-            kw_used += vals[i] != NULL;
-        }
-    }
-    if (n_pos > FIND_NARGS) {
-        PyErr_SetString(PyExc_TypeError, "extra positional arguments given");
-        return -1;
-    }
-    if (kwargs != NULL && kw_used < PyDict_GET_SIZE(kwargs)) {
-        PyErr_SetString(PyExc_TypeError, "extra keyword arguments given");
-        return -1;
-    }
-    return 0;
+    static const char *const names[FIND_NARGS] = {"type", "subtype", "label", "block_size"};
+    return esim_py_parse_all(args, kwargs, names, FIND_NARGS, vals);
 }
 
 static int int_or_default(PyObject *obj, int32_t dflt, int32_t *out)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "device_world.h"
 #include "esp32sim/ota.h"
 #include "esp32sim/partition.h"
 
@@ -21,6 +22,11 @@ static esim_device *live(device_object *self)
     if (self->dev == NULL)
         PyErr_SetString(PyExc_ValueError, "the device is closed");
     return self->dev;
+}
+
+esim_device *esim_py_device_of(PyObject *device)
+{
+    return live((device_object *)device);
 }
 
 static PyObject *wrap_device(esim_device *dev, int owned)
@@ -275,16 +281,6 @@ static PyObject *device_read_flash(PyObject *obj, PyObject *args)
     return PyBytes_FromStringAndSize((const char *)esim_flash_peek(flash) + addr, (Py_ssize_t)size);
 }
 
-static PyObject *device_advance_us(PyObject *obj, PyObject *args)
-{
-    unsigned long long us;
-    esim_device *dev = live((device_object *)obj);
-    if (dev == NULL || !PyArg_ParseTuple(args, "K:advance_us", &us))
-        return NULL;
-    esim_device_advance_us(dev, us);
-    Py_RETURN_NONE;
-}
-
 static PyObject *device_partition_table(PyObject *obj, PyObject *unused)
 {
     (void)unused;
@@ -439,6 +435,11 @@ static PyGetSetDef device_getset[] = {
     {"time_us", get_time_us, NULL, "The virtual clock: microseconds since this boot.", NULL},
     {"reset_reason", get_reset_reason, NULL, "esp_reset_reason() of this boot (1 power-on, 3 software, ...).", NULL},
     {"boot_count", get_boot_count, NULL, "Boots since the device was opened.", NULL},
+    {"world_time_us", esim_py_device_get_world_time_us, NULL,
+     "The world's clock: microseconds since the device was opened (never restarts).", NULL},
+    {"time_limit_us", esim_py_device_get_time_limit_us, esim_py_device_set_time_limit_us,
+     "World time at which time stops with esp32sim.TimeLimit (None: no limit).", NULL},
+    {"wake_reason", esim_py_device_get_wake_reason, NULL, "machine.wake_reason() of the board.", NULL},
     {"closed", get_closed, NULL, "True once close() was called.", NULL},
     {"nvs_strict", get_nvs_strict, set_nvs_strict,
      "NVS changes not committed at a reset or power-off are undone (they are always reported).", NULL},
@@ -462,7 +463,17 @@ static PyMethodDef device_methods[] = {
            "from now, or once N more bytes are programmed."),
     METHOD(disarm_power_cut, METH_NOARGS, "disarm_power_cut()"),
     METHOD(read_flash, METH_VARARGS, "read_flash(addr, size): raw flash bytes (not counted)."),
-    METHOD(advance_us, METH_VARARGS, "advance_us(us): move the virtual clock forward."),
+#define WORLD(name, flags, doc) {#name, (PyCFunction)(void (*)(void))esim_py_device_##name, flags, doc}
+    WORLD(advance_us, METH_VARARGS, "advance_us(us): let virtual time pass (stimuli apply; TimeLimit at the limit)."),
+    WORLD(stimulus, METH_O, "stimulus(doc): add a stimulus timeline: JSON text or a list of event dicts "
+                            "(docs/stimulus.md); times count from when the board was opened."),
+    WORLD(load_stimulus, METH_O, "load_stimulus(path): add the timeline of a JSON file."),
+    WORLD(set_pin, METH_VARARGS, "set_pin(gpio, level): drive a pin from outside now (None lets go)."),
+    WORLD(set_touch, METH_VARARGS, "set_touch(pad, value): a touch pad's reading now (None: untouched)."),
+    WORLD(set_temperature, METH_VARARGS, "set_temperature(celsius): the die temperature now."),
+    WORLD(set_adc, METH_VARARGS, "set_adc(gpio, mv): the voltage on an ADC pin now."),
+    WORLD(pin_level, METH_VARARGS, "pin_level(gpio): the level on the pin's wire: 0, 1 or None (floating)."),
+    WORLD(pin_changes, METH_VARARGS, "pin_changes([gpio]): [(t_us, gpio, level)] every level change recorded."),
     METHOD(partition_table, METH_NOARGS, "partition_table(): the loaded table as gen_esp32part.py CSV."),
     METHOD(sync, METH_NOARGS, "sync(): write the flash image and its wear file to disk."),
     {"__enter__", (PyCFunction)(void (*)(void))device_use, METH_NOARGS, NULL},

@@ -1,10 +1,12 @@
 /* esp32sim binding — MicroPython's `machine` module on the simulated board:
- * resets and their cause, the CPU clock, the chip id, the interrupt mask and
+ * resets and their cause, light and deep sleep and the wake reason, the CPU clock, the chip id, the interrupt mask and
  * the mem8/mem16/mem32 views of the address map.
  *
  * Behaviour follows ports/esp32/modmachine.c and extmod/machine_mem.c of
  * MicroPython (ESP32, 32-bit small ints, ERROR_REPORTING_NORMAL). */
 #include "binding.h"
+
+#include "esp32sim/sleep.h"
 
 /* machine.reset_cause() values. */
 enum {
@@ -83,6 +85,117 @@ static PyObject *machine_reset_cause(PyObject *module, PyObject *args, PyObject 
     if (esim_device_soft_reset_since_boot(board))
         return PyLong_FromLong(MACHINE_SOFT_RESET);
     return PyLong_FromLong(reset_cause_of(esim_device_reset_reason(board)));
+}
+
+/* ---- sleeping ---- */
+
+/* lightsleep([time_ms]) / deepsleep([time_ms]): the time is taken as a
+ * machine int and multiplied into microseconds as uint64_t, as the board
+ * does (a negative time is a very long sleep). */
+static int sleep_args(PyObject *args, PyObject *kwargs, bool *has_timer, uint64_t *time_ms)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 1, 0))
+        return -1;
+    *has_timer = arg_count(args) == 1;
+    *time_ms = 0;
+    if (!*has_timer)
+        return 0;
+    int32_t ms;
+    if (esim_py_get_int(PyTuple_GET_ITEM(args, 0), &ms))
+        return -1;
+    *time_ms = (uint64_t)(int64_t)ms;
+    return 0;
+}
+
+static PyObject *sleep_failed(esp_err_t err, const esim_sleep_result *r)
+{
+    if (err == ESP_ERR_NOT_SUPPORTED)
+        PyErr_SetString(PyExc_ValueError, "DEEPSLEEP with gpio pins not supported on this chip");
+    else if (err == ESP_ERR_INVALID_STATE && r->failed_enable != NULL)
+        PyErr_Format(PyExc_RuntimeError, "%s() failed", r->failed_enable);
+    else
+        esim_py_raise_esp_err(err);
+    return NULL;
+}
+
+static PyObject *machine_lightsleep(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    bool has_timer;
+    uint64_t time_ms;
+    esim_sleep_result r;
+    if (sleep_args(args, kwargs, &has_timer, &time_ms))
+        return NULL;
+    esim_device *board = esim_py_board();
+    if (board == NULL)
+        return NULL;
+    esp_err_t err = esim_device_light_sleep(board, has_timer, time_ms, &r);
+    if (err)
+        return sleep_failed(err, &r);
+    if (r.outcome == ESIM_SLEEP_TIME_LIMIT)
+        return esim_py_time_limit(board, "the board is in light sleep");
+    if (esim_py_let_time_pass(board, 0) < 0)   /* pin interrupts that came during the sleep */
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *machine_deepsleep(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    bool has_timer;
+    uint64_t time_ms;
+    esim_sleep_result r;
+    if (sleep_args(args, kwargs, &has_timer, &time_ms))
+        return NULL;
+    esim_device *board = esim_py_board();
+    if (board == NULL)
+        return NULL;
+    esp_err_t err = esim_device_deep_sleep(board, has_timer, time_ms, &r);
+    if (err && r.outcome == ESIM_SLEEP_WOKE && err != ESP_ERR_NOT_SUPPORTED && r.failed_enable == NULL) {
+        /* woke, but the reboot found no partition table: the board
+         * records the failed boot (esim_device_boot_error) */
+        err = ESP_OK;
+    }
+    if (err)
+        return sleep_failed(err, &r);
+    if (r.outcome == ESIM_SLEEP_TIME_LIMIT)
+        return esim_py_time_limit(board, "the board is in deep sleep");
+    PyErr_Format(esim_py_Reset, "machine.deepsleep(): the board woke up (wake reason %d) and rebooted", (int)r.cause);
+    return NULL;
+}
+
+static PyObject *machine_wake_reason(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    (void)args;
+    (void)kwargs;   /* the board accepts and ignores any arguments */
+    esim_device *board = esim_py_board();
+    if (board == NULL)
+        return NULL;
+    return PyLong_FromLong((long)esim_device_wake_cause(board));
+}
+
+static PyObject *machine_wake_pins(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0))
+        return NULL;
+    esim_device *board = esim_py_board();
+    if (board == NULL)
+        return NULL;
+    uint64_t status = esim_device_ext1_wake_status(board);
+    PyObject *pins = PyList_New(0);
+    for (int pin = 0; pins != NULL && pin < ESIM_GPIO_COUNT; pin++) {
+        if (!(status >> pin & 1u))
+            continue;
+        PyObject *n = PyLong_FromLong(pin);
+        if (n == NULL || PyList_Append(pins, n) < 0)
+            Py_CLEAR(pins);
+        Py_XDECREF(n);
+    }
+    PyObject *tuple = pins ? PyList_AsTuple(pins) : NULL;
+    Py_XDECREF(pins);
+    return tuple;
 }
 
 /* ---- clock and identity ---- */
@@ -295,6 +408,12 @@ static PyMethodDef machine_functions[] = {
     MACHINE_FN(freq, "freq([hz]): get or set the CPU clock."),
     MACHINE_FN(unique_id, "unique_id(): the 6-byte base MAC address."),
     MACHINE_FN(idle, "idle(): yield the CPU; returns None."),
+    MACHINE_FN(lightsleep, "lightsleep([time_ms]): sleep until a wake source fires; RAM is kept."),
+    {"sleep", (PyCFunction)(void (*)(void))machine_lightsleep, METH_VARARGS | METH_KEYWORDS,
+     "sleep([time_ms]): the same as lightsleep (deprecated)."},
+    MACHINE_FN(deepsleep, "deepsleep([time_ms]): sleep until a wake source fires, then reboot."),
+    MACHINE_FN(wake_reason, "wake_reason(): what woke the board (0: not a sleep wake)."),
+    MACHINE_FN(wake_pins, "wake_pins(): the GPIOs that woke the board through ext1, as a tuple."),
     MACHINE_FN(disable_irq, "disable_irq(): mask interrupts, return the previous state."),
     MACHINE_FN(enable_irq, "enable_irq(state): restore the state disable_irq() returned."),
     {NULL, NULL, 0, NULL},
@@ -316,6 +435,14 @@ static int add_constants(PyObject *module)
         {"WDT_RESET", MACHINE_WDT_RESET},
         {"DEEPSLEEP_RESET", MACHINE_DEEPSLEEP_RESET},
         {"SOFT_RESET", MACHINE_SOFT_RESET},
+        {"SLEEP", ESIM_WAKE_TYPE_SLEEP},
+        {"DEEPSLEEP", ESIM_WAKE_TYPE_DEEPSLEEP},
+        {"PIN_WAKE", ESIM_WAKE_EXT0},
+        {"EXT0_WAKE", ESIM_WAKE_EXT0},
+        {"EXT1_WAKE", ESIM_WAKE_EXT1},
+        {"TIMER_WAKE", ESIM_WAKE_TIMER},
+        {"TOUCHPAD_WAKE", ESIM_WAKE_TOUCHPAD},
+        {"ULP_WAKE", ESIM_WAKE_ULP},
     };
     for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++)
         if (PyModule_AddIntConstant(module, constants[i].name, constants[i].value) < 0)
@@ -329,7 +456,7 @@ PyObject *esim_py_make_machine(void)
     if (module == NULL)
         return NULL;
     state_of(module)->irq_level = 0;
-    if (add_constants(module) < 0 || add_mem_views(module) < 0) {
+    if (add_constants(module) < 0 || add_mem_views(module) < 0 || esim_py_add_rtc_type(module) < 0) {
         Py_DECREF(module);
         return NULL;
     }

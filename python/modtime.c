@@ -27,6 +27,15 @@ static Py_ssize_t arg_count(PyObject *args)
 
 /* ---- sleeping ---- */
 
+int esim_py_let_time_pass(esim_device *board, uint64_t us)
+{
+    if (esim_device_advance_us(board, us) == ESP_ERR_TIMEOUT) {
+        esim_py_time_limit(board, "");
+        return -1;
+    }
+    return 0;
+}
+
 /* sleep_ms / sleep_us: advance the board's clock at once; zero or a
  * negative count sleeps not at all, as on the board. */
 static PyObject *sleep_units(PyObject *args, PyObject *kwargs, uint64_t unit_us)
@@ -39,8 +48,8 @@ static PyObject *sleep_units(PyObject *args, PyObject *kwargs, uint64_t unit_us)
     esim_device *board = esim_py_board();
     if (board == NULL)
         return NULL;
-    if (count > 0)
-        esim_device_advance_us(board, (uint64_t)count * unit_us);
+    if (count > 0 && esim_py_let_time_pass(board, (uint64_t)count * unit_us) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -81,7 +90,8 @@ static PyObject *read_ticks(PyObject *args, PyObject *kwargs, ticks_kind kind)
     if (board == NULL)
         return NULL;
     uint32_t ticks = (uint32_t)(ticks_of(board, kind) & TICKS_MASK);
-    esim_device_advance_us(board, TICKS_READ_COST_US);
+    if (esim_py_let_time_pass(board, TICKS_READ_COST_US) < 0)
+        return NULL;
     return PyLong_FromUnsignedLong(ticks);
 }
 
@@ -205,7 +215,8 @@ static PyObject *time_sleep(PyObject *self, PyObject *args, PyObject *kwargs)
     esim_device *board = esim_py_board();
     if (board == NULL)
         return NULL;
-    esim_device_advance_us(board, sleep_ms_of(seconds) * 1000u);
+    if (esim_py_let_time_pass(board, sleep_ms_of(seconds) * 1000u) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -217,7 +228,7 @@ static PyObject *time_time(PyObject *self, PyObject *args, PyObject *kwargs)
     esim_device *board = esim_py_board();
     if (board == NULL)
         return NULL;
-    return PyLong_FromUnsignedLongLong(esim_device_rtc_time_us(board) / 1000000u);
+    return PyLong_FromUnsignedLongLong(esim_device_rtc_clock_us(board) / 1000000u);
 }
 
 static PyObject *time_time_ns(PyObject *self, PyObject *args, PyObject *kwargs)
@@ -228,7 +239,7 @@ static PyObject *time_time_ns(PyObject *self, PyObject *args, PyObject *kwargs)
     esim_device *board = esim_py_board();
     if (board == NULL)
         return NULL;
-    return PyLong_FromUnsignedLongLong(esim_device_rtc_time_us(board) * 1000u);
+    return PyLong_FromUnsignedLongLong(esim_device_rtc_clock_us(board) * 1000u);
 }
 
 /* ---- installing them ---- */

@@ -268,6 +268,7 @@ static esp_err_t boot(esim_device *dev, esim_reset_reason reason)
     dev->cpu_freq_hz = DEFAULT_CPU_FREQ_HZ;
     dev->boot_error[0] = '\0';
     dev->n_boot_events = 0;
+    esim_world_boot(dev, reason);
     esp_err_t err = load_table_from_flash(dev);
     esim_partitions_load(dev);
     if (err == ESP_OK) {
@@ -379,7 +380,9 @@ esp_err_t esim_device_open(const esim_device_config *cfg, esim_device **out, esi
     dev->read_only = cfg->read_only;
     dev->skip_nvs = cfg->skip_nvs;
     dev->no_rollback = cfg->no_rollback;
-    esp_err_t err = prepare_flash(dev, cfg, why);
+    esp_err_t err = esim_world_create(dev);
+    if (err == ESP_OK)
+        err = prepare_flash(dev, cfg, why);
     if (err == ESP_OK) {
         derive_mac(dev, cfg->flash_path);
         err = boot(dev, ESIM_RST_POWERON);
@@ -403,6 +406,7 @@ void esim_device_close(esim_device *dev)
     esim_nvs_unmount(dev->nvs);
     esim_boardfs_close(dev->fs);
     esim_flash_close(dev->flash);
+    esim_world_destroy(dev);
     free(dev);
 }
 
@@ -423,6 +427,7 @@ esp_err_t esim_device_power_cycle(esim_device *dev)
     memset(dev->rtc_fast, 0, sizeof dev->rtc_fast);
     dev->rtc_time_us = 0;
     dev->has_wake_app = false;
+    esim_world_power_off(dev);
     return boot(dev, ESIM_RST_POWERON);
 }
 
@@ -435,15 +440,6 @@ uint32_t esim_device_boot_count(const esim_device *dev) { return dev->boot_count
 const char *esim_device_boot_error(const esim_device *dev)
 {
     return dev->boot_error[0] ? dev->boot_error : NULL;
-}
-
-uint64_t esim_device_time_us(const esim_device *dev) { return dev->boot_time_us; }
-uint64_t esim_device_rtc_time_us(const esim_device *dev) { return dev->rtc_time_us; }
-
-void esim_device_advance_us(esim_device *dev, uint64_t us)
-{
-    dev->boot_time_us += us;
-    dev->rtc_time_us += us;
 }
 
 uint32_t esim_device_cpu_freq(const esim_device *dev) { return dev->cpu_freq_hz; }

@@ -8,6 +8,7 @@
 #include "esp32sim/device.h"
 #include "esp32sim/ota.h"
 #include "esp32sim/partition.h"
+#include "esp32sim/sleep.h"
 
 #define ESIM_MAX_BOOT_EVENTS 32
 
@@ -31,6 +32,20 @@ struct esim_device {
     uint32_t boot_count;
     uint64_t boot_time_us;     /* since this boot */
     uint64_t rtc_time_us;      /* since power-on */
+    uint64_t world_time_us;    /* since the board was opened */
+    uint64_t rtc_clock_base_us; /* the calendar at rtc_time_us == 0 */
+    uint64_t time_limit_us;    /* UINT64_MAX: none */
+    bool realtime;
+    uint64_t pace_world_us;    /* real-time pacing: the world time and */
+    uint64_t pace_wall_ns;     /* the wall clock when pacing started */
+    esim_gpio *gpio;
+    esim_sensors sensors;
+    esim_stimulus *stimulus;
+    esim_wake_config wake;     /* MicroPython's machine_rtc_config (RAM) */
+    esim_wake_cause wake_cause;
+    uint64_t ext1_wake_status;
+    esim_ulp_runner ulp_runner;
+    void *ulp_ctx;
     uint32_t cpu_freq_hz;
     uint8_t mac[6];
     uint8_t rtc_slow[ESIM_RTC_SLOW_MEM_SIZE];
@@ -44,6 +59,14 @@ struct esim_device {
     esim_boardfs *fs;          /* the board's filesystem, NULL without one */
     bool fs_created;           /* opening the board made it */
 };
+
+/* world.c: the world at power-on (pads, sensors, clocks) and what a boot
+ * resets (pads not held, touch thresholds, the wake configuration; the
+ * wake cause unless this boot is a deep-sleep wake). */
+esp_err_t esim_world_create(esim_device *dev);
+void esim_world_destroy(esim_device *dev);
+void esim_world_boot(esim_device *dev, esim_reset_reason reason);
+void esim_world_power_off(esim_device *dev);
 
 /* firmware.c: write a new board's firmware image into the table's first
  * app partition (nothing when it has none large enough). */

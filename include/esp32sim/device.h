@@ -12,6 +12,9 @@
 #include "esp32sim/flash.h"
 #include "esp32sim/nvs.h"
 #include "esp32sim/parttable.h"
+#include "esp32sim/gpio.h"
+#include "esp32sim/sensors.h"
+#include "esp32sim/stimulus.h"
 
 typedef struct esim_device esim_device;
 
@@ -145,10 +148,43 @@ struct esim_boardfs;
 struct esim_boardfs *esim_device_fs(esim_device *dev);
 bool esim_device_fs_created(const esim_device *dev);
 
-/* Virtual clock: microseconds since this boot, and since power-on (RTC). */
+/* Virtual clock: microseconds since this boot, since power-on (RTC), and
+ * the world's time since the board was opened (it never restarts; stimuli
+ * and the time limit count on it). */
 uint64_t esim_device_time_us(const esim_device *dev);
 uint64_t esim_device_rtc_time_us(const esim_device *dev);
-void esim_device_advance_us(esim_device *dev, uint64_t us);
+uint64_t esim_device_world_time_us(const esim_device *dev);
+
+/* The RTC's calendar: microseconds since 2000-01-01 00:00:00, the ESP32
+ * port's epoch. It starts there at power-on, keeps counting through resets
+ * and deep sleep, and can be set (machine.RTC().datetime(...)). */
+uint64_t esim_device_rtc_clock_us(const esim_device *dev);
+void esim_device_set_rtc_clock_us(esim_device *dev, uint64_t since_2000_us);
+
+/* Let `us` pass: the clocks move on, stimuli falling due are applied at
+ * their times (esim_device_stimulus). ESP_ERR_TIMEOUT when the time limit
+ * stops the clock first (it then stands at the limit). */
+esp_err_t esim_device_advance_us(esim_device *dev, uint64_t us);
+/* Move the world's clock to `world_us` (not backwards), as advance. */
+esp_err_t esim_device_advance_to(esim_device *dev, uint64_t world_us);
+
+/* The run's time limit in world time (UINT64_MAX: none, the default). */
+void esim_device_set_time_limit_us(esim_device *dev, uint64_t world_us);
+uint64_t esim_device_time_limit_us(const esim_device *dev);
+bool esim_device_time_limit_reached(const esim_device *dev);
+
+/* Real-time pacing: advancing the clock waits until as much wall time has
+ * passed since pacing started (esp32sim run --realtime). Off by default:
+ * an hour of sleep takes no time. */
+void esim_device_set_realtime(esim_device *dev, bool realtime);
+
+/* The world around the board: GPIO pads, sensors, and the stimulus
+ * timeline applied as the clock advances. */
+esim_gpio *esim_device_gpio(esim_device *dev);
+esim_sensors *esim_device_sensors(esim_device *dev);
+esim_stimulus *esim_device_stimulus(esim_device *dev);
+/* Apply one stimulus event now (whatever its time says). */
+void esim_device_apply_stimulus(esim_device *dev, const esim_stim_event *event);
 
 /* CPU clock in Hz: 20, 40, 80, 160 or 240 MHz (default 160 MHz, as
  * MicroPython's ESP32 port configures). Other values: ESP_ERR_INVALID_ARG. */
