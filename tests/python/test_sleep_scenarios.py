@@ -1,0 +1,93 @@
+"""Whole boards through the esp32sim command (the run_board fixture):
+deep-sleep cycles with a boot counter in RTC memory, pin and touch wakes
+from stimuli, power-off, the time limit."""
+import json
+
+COUNTER = """
+import machine, esp32
+rtc = machine.RTC()
+n = int(rtc.memory() or b"0") + 1
+rtc.memory(str(n).encode())
+print("boot", n, machine.reset_cause(), machine.wake_reason())
+"""
+
+
+def test_a_minute_of_sleep_per_cycle(run_board):
+    result = run_board(COUNTER + "machine.deepsleep(60_000)\n", until_ms=600_000)
+    assert result.code == 0, result
+    assert len(result.boots) == 11
+    assert [b["at_ms"] for b in result.boots] == [i * 60_000 for i in range(11)]
+    assert result.wake_causes == [0] + [4] * 10
+    assert [b["reset_reason"] for b in result.boots] == ["POWERON"] + ["DEEPSLEEP"] * 10
+    assert "boot 11 4 4" in result.out
+    assert "time limit reached at 600000 ms, the board is in deep sleep" in result.err
+
+
+def test_boot_count_vanishes_at_power_off(run_board):
+    first = run_board(COUNTER + "if n < 3: machine.deepsleep(1000)\n")
+    assert "boot 3 4 4" in first.out, first
+    second = run_board()   # the same board, powered on again: RTC memory was lost
+    assert second.out.splitlines() == ["boot 1 1 0", "boot 2 4 4", "boot 3 4 4"], second
+
+
+def test_pin_33_pulled_high_at_5_s_wakes_the_board(run_board):
+    main = COUNTER + """
+if n == 1:
+    esp32.wake_on_ext0(machine.Pin(33), esp32.WAKEUP_ANY_HIGH)
+    machine.deepsleep(3_600_000)
+"""
+    result = run_board(main, stimulus=[{"at_ms": 5000, "pin": 33, "level": 1}])
+    assert result.code == 0, result
+    assert result.wake_causes == [0, 2]
+    assert result.boots[1]["at_ms"] == 5000
+    assert "boot 2 4 2" in result.out
+
+
+def test_ext1_all_low_and_touch(run_board):
+    main = COUNTER + """
+if n == 1:
+    esp32.wake_on_ext1([machine.Pin(32), machine.Pin(34)], esp32.WAKEUP_ALL_LOW)
+    machine.deepsleep()
+elif n == 2:
+    print("pins", machine.wake_pins())
+    machine.TouchPad(machine.Pin(4)).config(300)
+    esp32.wake_on_touch(True)
+    machine.deepsleep()
+"""
+    stimulus = [{"at_ms": 0, "pin": 32, "level": 1}, {"at_ms": 0, "pin": 34, "level": 1},
+                {"at_ms": 1000, "pin": 32, "level": 0}, {"at_ms": 2000, "pin": 34, "level": 0},
+                {"at_ms": 7000, "touch": 0, "value": 90, "for_ms": 200}]
+    result = run_board(main, stimulus=stimulus)
+    assert result.code == 0, result
+    assert result.wake_causes == [0, 3, 5]
+    assert [b["at_ms"] for b in result.boots] == [0, 2000, 7000]
+    assert "pins (32, 34)" in result.out
+
+
+def test_lightsleep_keeps_ram(run_board):
+    main = """
+import machine, time
+seen = []
+for i in range(3):
+    machine.lightsleep(10_000)
+    seen.append((machine.wake_reason(), time.ticks_ms() // 1000))
+print(seen, machine.reset_cause())
+"""
+    result = run_board(main)
+    assert "[(4, 10), (4, 20), (4, 30)] 1" in result.out, result
+    assert len(result.boots) == 1
+
+
+def test_a_bad_stimulus_is_refused_naming_the_event(run_board):
+    result = run_board("print('never')\n", stimulus={"events": [{"at_ms": 1, "touch": 12, "value": 5}]})
+    assert result.code != 0
+    assert "events[0]" in result.err and "touch" in result.err, result
+    assert "never" not in result.out
+
+
+def test_hour_of_sleep_takes_no_wall_time(run_board, tmp_path):
+    import time as host_time
+    start = host_time.monotonic()
+    result = run_board(COUNTER + "if n < 2: machine.deepsleep(3_600_000)\n")
+    assert result.boots[1]["at_ms"] == 3_600_000
+    assert host_time.monotonic() - start < 30
