@@ -10,18 +10,9 @@ interpreter's start-up on an empty script, measured in the same run.
 import argparse
 import os
 import subprocess
-import sys
 import tempfile
-import time
 
-
-def best_of(runs, cmd, cwd):
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, cwd=cwd, stdout=subprocess.DEVNULL)
-        best = min(best, time.perf_counter() - t0)
-    return best
+from benchlib import best_of, python_startup
 
 
 def main():
@@ -37,13 +28,11 @@ def main():
         open(os.path.join(fs, "boot.py"), "w").close()
         with open(os.path.join(fs, "main.py"), "w") as f:
             f.write("import machine\nmachine.reset()\n")
-        empty = os.path.join(tmp, "empty.py")
-        open(empty, "w").close()
         run = [args.esp32sim, "run", "--flash", "flash.bin", "--fs", "fs", "--max-boots"]
         subprocess.run(run + ["1"], check=True, cwd=tmp, stdout=subprocess.DEVNULL)   # makes the image
         one = best_of(args.runs, run + ["1"], tmp)
         many = best_of(args.runs, run + [str(args.boots)], tmp)
-        python = best_of(args.runs * 4, [sys.executable, empty], tmp)
+        python = python_startup(args.runs * 4, tmp)
     per_boot = (many - one) / (args.boots - 1)
     print("best of %d runs; %d boots per run" % (args.runs, args.boots))
     print("%-46s %8.2f ms            1.00x" % ("python3 empty.py (baseline)", python * 1e3))

@@ -8,16 +8,8 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
-
-def best_of(runs, cmd, env):
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
-        best = min(best, time.perf_counter() - t0)
-    return best
+from benchlib import best_of
 
 
 def main():
@@ -30,8 +22,8 @@ def main():
         open(script, "w").close()
         env = dict(os.environ, ESP32SIM_FLASH=os.path.join(tmp, "flash.bin"))
         subprocess.run([args.esp32sim, "run", script], check=True, env=env)   # creates the image once
-        python = best_of(args.runs, [sys.executable, script], env)
-        sim = best_of(args.runs, [args.esp32sim, "run", script], env)
+        python = best_of(args.runs, [sys.executable, script], env=env)
+        sim = best_of(args.runs, [args.esp32sim, "run", script], env=env)
     print("best of %d runs" % args.runs)
     print("%-40s %8.1f ms   1.00x" % ("python3 empty.py (baseline)", python * 1e3))
     print("%-40s %8.1f ms  %5.2fx" % ("esp32sim run empty.py (4 MiB image)", sim * 1e3, sim / python))
