@@ -79,6 +79,7 @@ typedef struct {
     const char *boot_trace;
     const char *stimulus;
     const char *until_ms;
+    uint64_t limit_us;          /* UINT64_MAX without --until-ms */
     bool realtime;
     bool every_boot;
     bool nvs_strict;
@@ -94,6 +95,18 @@ static int take_value(const char *cmd, int argc, char **argv, int *i, const char
     if (*i + 1 >= argc)
         return cli_usage_error(cmd, "option '%s' needs a value", argv[*i]);
     *out = argv[++*i];
+    return CLI_OK;
+}
+
+/* --until-ms: a whole number of milliseconds of virtual time. */
+static int parse_until(const char *cmd, const char *text, uint64_t *us)
+{
+    char *end;
+    errno = 0;
+    unsigned long long ms = strtoull(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 || ms > UINT64_MAX / 1000u)
+        return cli_usage_error(cmd, "--until-ms needs a whole number of milliseconds, not '%s'", text);
+    *us = ms * 1000u;
     return CLI_OK;
 }
 
@@ -144,6 +157,9 @@ static int parse_run_options(const char *cmd, int argc, char **argv, run_options
     o->script_index = i;
     if (o->every_boot && i >= argc)
         return cli_usage_error(cmd, "--main needs a script");
+    o->limit_us = UINT64_MAX;
+    if (o->until_ms != NULL)
+        return parse_until(cmd, o->until_ms, &o->limit_us);
     return CLI_OK;
 }
 
@@ -177,28 +193,11 @@ static char *fs_path_for(const run_options *o, const char *flash_path)
     return path;
 }
 
-/* --until-ms: a whole number of milliseconds of virtual time. */
-static int parse_until(const char *cmd, const char *text, uint64_t *us)
-{
-    char *end;
-    errno = 0;
-    unsigned long long ms = strtoull(text, &end, 10);
-    if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 || ms > UINT64_MAX / 1000u)
-        return cli_usage_error(cmd, "--until-ms needs a whole number of milliseconds, not '%s'", text);
-    *us = ms * 1000u;
-    return CLI_OK;
-}
-
 /* The stimulus timeline, the time limit and real-time pacing. */
 static int set_up_world(const char *cmd, const run_options *o, esim_device *dev)
 {
     char why[512] = "";
-    uint64_t limit_us = UINT64_MAX;
-    if (o->until_ms != NULL) {
-        if (parse_until(cmd, o->until_ms, &limit_us) != CLI_OK)
-            return CLI_FAIL;
-        esim_device_set_time_limit_us(dev, limit_us);
-    }
+    esim_device_set_time_limit_us(dev, o->limit_us);
     if (o->stimulus != NULL &&
         esim_stimulus_load_file(esim_device_stimulus(dev), o->stimulus, why, sizeof why) != ESP_OK)
         return cli_fail(cmd, "bad stimulus: %s", why);

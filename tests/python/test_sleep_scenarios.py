@@ -91,3 +91,24 @@ def test_hour_of_sleep_takes_no_wall_time(run_board, tmp_path):
     result = run_board(COUNTER + "if n < 2: machine.deepsleep(3_600_000)\n")
     assert result.boots[1]["at_ms"] == 3_600_000
     assert host_time.monotonic() - start < 30
+
+
+def test_realtime_paces_the_clock_to_the_wall(run_board):
+    import time as host_time
+    start = host_time.monotonic()
+    result = run_board("import time\ntime.sleep_ms(400)\nprint('awake', time.ticks_ms())\n",
+                       args=["--realtime"])
+    assert "awake 400" in result.out, result
+    assert host_time.monotonic() - start >= 0.4
+
+
+def test_until_ms_needs_a_number(run_board):
+    result = run_board("print('x')\n", args=["--until-ms", "soon"])
+    assert result.code == 2
+    assert "--until-ms needs a whole number of milliseconds, not 'soon'" in result.err
+
+
+def test_a_busy_board_stops_at_the_limit(run_board):
+    result = run_board("import time\nwhile True:\n    time.sleep_ms(100)\n", until_ms=5000)
+    assert result.code == 0, result
+    assert "esp32sim: time limit reached at 5000 ms" in result.err
