@@ -201,6 +201,7 @@ static int set_up_world(const char *cmd, const run_options *o, esim_device *dev)
     if (o->stimulus != NULL &&
         esim_stimulus_load_file(esim_device_stimulus(dev), o->stimulus, why, sizeof why) != ESP_OK)
         return cli_fail(cmd, "bad stimulus: %s", why);
+    esim_device_advance_us(dev, 0);   /* what the world does at time 0 */
     esim_device_set_realtime(dev, o->realtime);
     return CLI_OK;
 }

@@ -103,10 +103,6 @@ int esim_py_check_num(Py_ssize_t n_args, PyObject *kwargs, Py_ssize_t n_min, Py_
  * "extra positional arguments given" / "extra keyword arguments given". */
 int esim_py_parse_all(PyObject *args, PyObject *kwargs, const char *const names[], int n, PyObject *vals[]);
 
-/* machine_pin_get_id: a Pin or a GPIO number; ValueError("invalid pin")
- * for a pin the ESP32 does not have. Returns 0 or -1. */
-int esim_py_get_pin_id(PyObject *obj, int *gpio);
-
 /* machine.RTC (machine_rtc.c): add the type to the machine module. */
 int esim_py_add_rtc_type(PyObject *machine_module);
 
@@ -137,6 +133,34 @@ int esim_py_add_nvs_type(PyObject *esp32_module);
  * exception set). */
 int esim_py_set_nvs_strict(esim_device *dev, bool strict);
 bool esim_py_nvs_strict(const esim_device *dev);
+
+/* ---- machine.Pin, TouchPad, ADC (machine_pin.c, machine_touchpad.c,
+ * machine_adc.c) ---- */
+
+/* Add Pin (and its IRQ type), TouchPad and ADC to the machine module.
+ * Returns 0 or -1 with an exception set. */
+int esim_py_add_pin_types(PyObject *machine_module);
+/* TouchPad and ADC alone (called by esim_py_add_pin_types). */
+int esim_py_add_touchpad_type(PyObject *machine_module);
+int esim_py_add_adc_type(PyObject *machine_module);
+
+/* machine_pin_get_id: a Pin or an int naming a GPIO that exists (bool and
+ * str are not pins); else ValueError("invalid pin") (OverflowError for an
+ * int beyond a machine word). Returns 0, or -1 with the exception set. */
+int esim_py_pin_id(PyObject *obj, int *gpio);
+
+/* Run the Pin.irq handlers that are due, as MicroPython's scheduler runs
+ * soft IRQ handlers between bytecodes: for each pin with edges recorded by
+ * the core (esim_gpio_take_edges) whose interrupt type matches, or whose IRQ
+ * object was called, handler(pin) is called; edges on pins without a
+ * handler are dropped. Each pin's handler runs at most once per call.
+ * Handlers do not nest (a call from inside a handler does nothing). A
+ * handler's exception is printed to stdout and dropped, as on the board,
+ * except esp32sim.Reset / Panic / PowerLoss: then -1 is returned with it
+ * set. Pin writes call this; call it also after the clock advances.
+ * Handlers belong to one boot of the current board and are forgotten on
+ * a reset or when another board is made current. */
+int esim_py_run_pending_irqs(void);
 
 /* ---- board code and the board's filesystem (boardfs_py.c, modos.c) ---- */
 

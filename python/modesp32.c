@@ -91,7 +91,7 @@ static int resolve_ext0_pin(esim_wake_config *cfg, PyObject *pin_obj)
             return invalid_pin(), -1;
         return 0;
     }
-    if (esim_py_get_pin_id(pin_obj, &pin))
+    if (esim_py_pin_id(pin_obj, &pin))
         return -1;
     if (pin != cfg->ext0_pin) {
         if (!RTC_VALID_EXT_PIN(pin))
@@ -132,7 +132,7 @@ static int pin_mask_of(PyObject *pins, bool rtc_only, uint64_t *mask)
     *mask = 0;
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(pins); i++) {
         int pin;
-        if (esim_py_get_pin_id(PySequence_Fast_GET_ITEM(pins, i), &pin))
+        if (esim_py_pin_id(PySequence_Fast_GET_ITEM(pins, i), &pin))
             return -1;
         if (rtc_only && !RTC_VALID_EXT_PIN(pin))
             return invalid_pin(), -1;
@@ -246,18 +246,4 @@ PyObject *esim_py_make_esp32(void)
         return NULL;
     }
     return m;
-}
-
-/* Until machine.Pin exists in this file set: ints only. */
-int esim_py_get_pin_id(PyObject *obj, int *gpio)
-{
-    int32_t n;
-    if (esim_py_get_int(obj, &n))
-        return -1;
-    if (!esim_pin_exists(n)) {
-        invalid_pin();
-        return -1;
-    }
-    *gpio = n;
-    return 0;
 }

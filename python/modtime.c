@@ -33,7 +33,7 @@ int esim_py_let_time_pass(esim_device *board, uint64_t us)
         esim_py_time_limit(board, "");
         return -1;
     }
-    return 0;
+    return esim_py_run_pending_irqs();
 }
 
 /* sleep_ms / sleep_us: advance the board's clock at once; zero or a

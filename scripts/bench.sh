@@ -11,6 +11,9 @@ echo
 echo "== boots in a reset loop (C core: bootloader + NVS mount)"
 build/bench/bench_boot
 echo
+echo "== ESP-IDF heap (C): the firmware allocation trace on esim_tlsf and on glibc malloc/free"
+build/bench/bench_heap bench/traces/firmware_boot.trace
+echo
 echo "== boots in a reset loop (esp32sim run: bootloader, NVS, boot.py, main.py)"
 /usr/bin/python3 bench/bench_boot.py build/esp32sim
 echo

@@ -276,6 +276,7 @@ static esp_err_t boot(esim_device *dev, esim_reset_reason reason)
         register_micropython_vfs(dev);
         mount_nvs(dev);
     }
+    esim_firmware_heap_boot(dev);
     if (dev->fs != NULL)
         esim_boardfs_reset_cwd(dev->fs);
     return err;
@@ -407,6 +408,7 @@ void esim_device_close(esim_device *dev)
     esim_boardfs_close(dev->fs);
     esim_flash_close(dev->flash);
     esim_world_destroy(dev);
+    esim_heaps_destroy(dev->heaps);
     free(dev);
 }
 

@@ -5,6 +5,7 @@
 
 #include "esp32sim/appimage.h"
 #include "esp32sim/boardfs.h"
+#include "esp32sim/heap.h"
 #include "esp32sim/device.h"
 #include "esp32sim/ota.h"
 #include "esp32sim/partition.h"
@@ -13,6 +14,9 @@
 #define ESIM_MAX_BOOT_EVENTS 32
 
 #define ESIM_MAX_REGISTERED 8
+
+/* 126 entries per page, 29 per hash-list block, at most 255 pages */
+#define ESIM_MAX_NVS_HASH_BLOCKS 1120
 
 struct esim_device {
     esim_flash *flash;
@@ -46,6 +50,11 @@ struct esim_device {
     uint64_t ext1_wake_status;
     esim_ulp_runner ulp_runner;
     void *ulp_ctx;
+    esim_heaps *heaps;         /* ESP-IDF's heaps: RAM, refilled at every boot */
+    uint32_t gc_heap;          /* MicroPython's heap this boot */
+    size_t gc_heap_size;
+    uint32_t nvs_hash_blocks[ESIM_MAX_NVS_HASH_BLOCKS];   /* NVS's item hash list */
+    size_t n_nvs_hash_blocks;
     uint32_t cpu_freq_hz;
     uint8_t mac[6];
     uint8_t rtc_slow[ESIM_RTC_SLOW_MEM_SIZE];
@@ -67,6 +76,10 @@ esp_err_t esim_world_create(esim_device *dev);
 void esim_world_destroy(esim_device *dev);
 void esim_world_boot(esim_device *dev, esim_reset_reason reason);
 void esim_world_power_off(esim_device *dev);
+
+/* firmware_heap.c: what the firmware takes from the heaps at boot
+ * (after NVS is mounted); what it gives back goes with the RAM. */
+void esim_firmware_heap_boot(esim_device *dev);
 
 /* firmware.c: write a new board's firmware image into the table's first
  * app partition (nothing when it has none large enough). */

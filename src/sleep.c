@@ -144,6 +144,7 @@ static uint64_t ulp_wake_before(esim_device *dev, const wake_sources *src, uint6
 static esim_sleep_outcome wait_for_wake(esim_device *dev, const wake_sources *src, sleep_kind kind,
                                         esim_wake_cause *cause)
 {
+    esim_device_advance_to(dev, dev->world_time_us);   /* events due now */
     for (;;) {
         *cause = level_cause(dev, src, kind);
         if (*cause != ESIM_WAKE_UNDEFINED)

@@ -183,6 +183,22 @@ void esim_device_set_realtime(esim_device *dev, bool realtime);
 esim_gpio *esim_device_gpio(esim_device *dev);
 esim_sensors *esim_device_sensors(esim_device *dev);
 esim_stimulus *esim_device_stimulus(esim_device *dev);
+/* ESP-IDF's heaps (esp32sim/heap.h), as the firmware left them: every
+ * boot starts from empty RAM and replays what ESP-IDF's start-up and
+ * MicroPython's main() allocate, MicroPython's own heap included
+ * (esim_device_gc_heap: its address and size this boot). NULL when the
+ * heaps could not be made (out of host memory). */
+struct esim_heaps *esim_device_heaps(esim_device *dev);
+void esim_device_gc_heap(const esim_device *dev, uint32_t *addr, size_t *size);
+
+/* What the firmware allocates as it works: nvs_open's handle entry (esp32.NVS
+ * objects are never closed: it stays until the next boot) —
+ * ESP_ERR_NO_MEM when the heaps have no room, as nvs_open says — and the
+ * NVS item hash list, which grows and shrinks with the items stored (call
+ * after NVS writes). */
+esp_err_t esim_device_heap_nvs_open(esim_device *dev);
+void esim_device_heap_nvs_changed(esim_device *dev);
+
 /* Apply one stimulus event now (whatever its time says). */
 void esim_device_apply_stimulus(esim_device *dev, const esim_stim_event *event);
 
