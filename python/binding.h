@@ -79,6 +79,17 @@ int esim_py_errors_init(PyObject *control_module);
  * "LoadProhibited", resetting the board first. Returns NULL. */
 PyObject *esim_py_panic(const char *cause);
 
+/* True when the exception set ends the firmware's run (esp32sim.Reset,
+ * Panic, PowerLoss, TimeLimit): handlers and scheduled calls let those
+ * through. */
+bool esim_py_unwinds_firmware(void);
+
+/* mp_call_function_1_protected: call function(argument) (TypeError "'X'
+ * object isn't callable" for others); an exception is printed to stdout
+ * as MicroPython prints it and dropped, except the ones that end the
+ * firmware's run: then -1 with it set. Otherwise 0. */
+int esim_py_call_protected(PyObject *function, PyObject *argument);
+
 /* ---- MicroPython argument conversions ---- */
 
 /* mp_obj_get_int: int or bool; else TypeError "can't convert %s to int";

@@ -193,3 +193,78 @@ PyObject *esim_py_time_limit(const esim_device *board, const char *what)
                      what[0] ? ", " : "", what);
     return NULL;
 }
+
+/* ---- mp_call_function_1_protected ---- */
+
+bool esim_py_unwinds_firmware(void)
+{
+    return PyErr_ExceptionMatches(esim_py_Reset) || PyErr_ExceptionMatches(esim_py_Panic) ||
+           PyErr_ExceptionMatches(esim_py_PowerLoss) || PyErr_ExceptionMatches(esim_py_TimeLimit);
+}
+
+/* Print to sys.stdout, as the board prints to its UART. */
+static void write_stdout(PyObject *text)
+{
+    PyObject *out = PySys_GetObject("stdout");
+    const char *utf8 = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
+    if (out != NULL && out != Py_None && utf8 != NULL)
+        PyFile_WriteString(utf8, out);
+    PyErr_Clear();
+}
+
+/* mp_obj_print_exception: frames innermost last, no source lines (the
+ * line number is read as an attribute: CPython computes it on demand). */
+static void print_exception(PyObject *value, PyObject *tb)
+{
+    PyObject *head = PyUnicode_FromString("Traceback (most recent call last):\n");
+    write_stdout(head);
+    Py_XDECREF(head);
+    for (; tb != NULL && tb != Py_None; tb = (PyObject *)((PyTracebackObject *)tb)->tb_next) {
+        PyCodeObject *code = PyFrame_GetCode(((PyTracebackObject *)tb)->tb_frame);
+        PyObject *lineno = PyObject_GetAttrString(tb, "tb_lineno");
+        PyObject *line = lineno ? PyUnicode_FromFormat("  File \"%U\", line %S, in %U\n", code->co_filename,
+                                                       lineno, code->co_name) : NULL;
+        write_stdout(line);
+        Py_XDECREF(line);
+        Py_XDECREF(lineno);
+        Py_DECREF(code);
+    }
+    PyObject *name = value != NULL ? PyType_GetName(Py_TYPE(value)) : NULL;
+    PyObject *text = value != NULL ? PyObject_Str(value) : NULL;
+    PyObject *line = name && text ? PyUnicode_FromFormat("%U: %U\n", name, text) : NULL;
+    write_stdout(line);
+    Py_XDECREF(line);
+    Py_XDECREF(text);
+    Py_XDECREF(name);
+}
+
+int esim_py_call_protected(PyObject *function, PyObject *argument)
+{
+    PyObject *result = NULL;
+    if (!PyCallable_Check(function)) {
+        PyObject *name = PyType_GetName(Py_TYPE(function));
+        if (name != NULL) {
+            PyErr_Format(PyExc_TypeError, "'%U' object isn't callable", name);
+            Py_DECREF(name);
+        }
+    } else {
+        result = PyObject_CallOneArg(function, argument);
+    }
+    if (result != NULL) {
+        Py_DECREF(result);
+        return 0;
+    }
+    if (esim_py_unwinds_firmware())
+        return -1;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value != NULL && tb != NULL)
+        PyException_SetTraceback(value, tb);
+    print_exception(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    PyErr_Clear();
+    return 0;
+}

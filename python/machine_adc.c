@@ -20,10 +20,6 @@ typedef struct {
     int unit;      /* 1 or 2 */
 } adc_object;
 
-/* The full scale of each attenuation in the ideal model (the voltage a
- * reading of all ones stands for), in mV: as the core's model uses. */
-static const int full_scale_mv[ATTEN_COUNT] = {1000, 1340, 2000, 3600};
-
 /* The port keeps the attenuations and widths in C statics: one boot of
  * one board. The ADC objects themselves live as long as the interpreter. */
 static struct {
@@ -190,7 +186,8 @@ static PyObject *adc_read_uv(PyObject *self, PyObject *args, PyObject *kwargs)
         return NULL;
     int atten = atten_of(as_adc(self)) == ATTEN_COUNT ? 0 : atten_of(as_adc(self));
     uint32_t max = (1u << bits_of(as_adc(self))) - 1u;
-    uint32_t mv = (raw * (uint32_t)full_scale_mv[atten] + max / 2u) / max;
+    uint32_t full_scale = (uint32_t)esim_sensors_adc_full_scale_mv(atten);
+    uint32_t mv = (raw * full_scale + max / 2u) / max;
     return PyLong_FromUnsignedLong(mv * 1000u);
 }
 

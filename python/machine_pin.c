@@ -540,80 +540,6 @@ static PyObject *irq_repr(PyObject *self)
 
 /* ---- running the handlers ---- */
 
-/* Print to sys.stdout, as the board prints to its UART. */
-static void write_out(const char *text)
-{
-    PyObject *out = PySys_GetObject("stdout");
-    if (out != NULL && out != Py_None && PyFile_WriteString(text, out) < 0)
-        PyErr_Clear();
-}
-
-static void write_object(PyObject *text)
-{
-    const char *utf8 = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
-    if (utf8 != NULL)
-        write_out(utf8);
-    PyErr_Clear();
-}
-
-/* mp_obj_print_exception: frames innermost last, no source lines. */
-static void print_exception(PyObject *value, PyObject *tb)
-{
-    write_out("Traceback (most recent call last):\n");
-    for (; tb != NULL && tb != Py_None; tb = (PyObject *)((PyTracebackObject *)tb)->tb_next) {
-        PyCodeObject *code = PyFrame_GetCode(((PyTracebackObject *)tb)->tb_frame);
-        PyObject *lineno = PyObject_GetAttrString(tb, "tb_lineno");   /* computed on demand */
-        PyObject *line = lineno ? PyUnicode_FromFormat("  File \"%U\", line %S, in %U\n", code->co_filename,
-                                                       lineno, code->co_name) : NULL;
-        write_object(line);
-        Py_XDECREF(line);
-        Py_XDECREF(lineno);
-        Py_DECREF(code);
-    }
-    PyObject *name = value != NULL ? PyType_GetName(Py_TYPE(value)) : NULL;
-    PyObject *text = value != NULL ? PyObject_Str(value) : NULL;
-    PyObject *line = name && text ? PyUnicode_FromFormat("%U: %U\n", name, text) : NULL;
-    write_object(line);
-    Py_XDECREF(line);
-    Py_XDECREF(text);
-    Py_XDECREF(name);
-}
-
-static bool unwinds_firmware(void)
-{
-    return PyErr_ExceptionMatches(esim_py_Reset) || PyErr_ExceptionMatches(esim_py_Panic) ||
-        (esim_py_PowerLoss != NULL && PyErr_ExceptionMatches(esim_py_PowerLoss));
-}
-
-/* As mp_call_function_1_protected: the exception is printed and the
- * program carries on, unless it ends the firmware's run. */
-static int handler_failed(void)
-{
-    if (unwinds_firmware())
-        return -1;
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    print_exception(value, tb);
-    Py_XDECREF(type);
-    Py_XDECREF(value);
-    Py_XDECREF(tb);
-    return 0;
-}
-
-static PyObject *call_handler(PyObject *handler, PyObject *pin)
-{
-    if (!PyCallable_Check(handler)) {
-        PyObject *name = PyType_GetName(Py_TYPE(handler));
-        if (name != NULL) {
-            PyErr_Format(PyExc_TypeError, "'%U' object isn't callable", name);
-            Py_DECREF(name);
-        }
-        return NULL;
-    }
-    return PyObject_CallOneArg(handler, pin);
-}
-
 static bool edges_match(unsigned edges, unsigned intr_type)
 {
     /* Level types (WAKE_LOW/WAKE_HIGH) are not modelled as interrupts. */
@@ -629,12 +555,9 @@ static int run_pin(esim_gpio *gpio, int pin)
     if (handler == NULL || !(soft || edges_match(edges, reg.intr_type[pin])))
         return 0;
     Py_INCREF(handler);
-    PyObject *result = call_handler(handler, reg.pins[pin]);
+    int err = esim_py_call_protected(handler, reg.pins[pin]);
     Py_DECREF(handler);
-    if (result == NULL)
-        return handler_failed();
-    Py_DECREF(result);
-    return 0;
+    return err;
 }
 
 /* Each pin's handler runs at most once per check, so a handler that keeps

@@ -354,58 +354,6 @@ static PyObject *micropython_kbd_intr(PyObject *module, PyObject *args, PyObject
  * exception it raises is printed, not propagated, except the ones that
  * unwind the firmware (reset, panic, power loss). */
 
-static int unwinds_firmware(void)
-{
-    return PyErr_ExceptionMatches(esim_py_Reset) || PyErr_ExceptionMatches(esim_py_Panic) ||
-        (esim_py_PowerLoss != NULL && PyErr_ExceptionMatches(esim_py_PowerLoss));
-}
-
-/* mp_obj_print_exception: the frames, innermost last, without source
- * lines, then "Type: message". */
-static void print_traceback_frames(PyObject *tb)
-{
-    char line[512];
-    for (; tb != NULL && tb != Py_None; tb = (PyObject *)((PyTracebackObject *)tb)->tb_next) {
-        PyTracebackObject *t = (PyTracebackObject *)tb;
-        PyCodeObject *code = PyFrame_GetCode(t->tb_frame);
-        const char *file = PyUnicode_AsUTF8(code->co_filename);
-        const char *name = PyUnicode_AsUTF8(code->co_name);
-        if (file != NULL && name != NULL) {
-            snprintf(line, sizeof line, "  File \"%s\", line %d, in %s\n", file, t->tb_lineno, name);
-            write_out(line);
-        }
-        Py_DECREF(code);
-    }
-}
-
-static void print_exception_line(PyObject *value)
-{
-    PyObject *name = PyType_GetName(Py_TYPE(value));
-    PyObject *text = PyObject_Str(value);
-    PyObject *line = name != NULL && text != NULL ? PyUnicode_FromFormat("%U: %U\n", name, text) : NULL;
-    const char *utf8 = line != NULL ? PyUnicode_AsUTF8(line) : NULL;
-    if (utf8 != NULL)
-        write_out(utf8);
-    Py_XDECREF(line);
-    Py_XDECREF(text);
-    Py_XDECREF(name);
-}
-
-static void print_exception_to_stdout(void)
-{
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    write_out("Traceback (most recent call last):\n");
-    print_traceback_frames(tb);
-    if (value != NULL)
-        print_exception_line(value);
-    PyErr_Clear();   /* whatever printing raised */
-    Py_XDECREF(type);
-    Py_XDECREF(value);
-    Py_XDECREF(tb);
-}
-
 typedef struct {
     PyObject *module;
     PyObject *function;
@@ -421,20 +369,6 @@ static void free_scheduled(scheduled_call *call)
     PyMem_RawFree(call);
 }
 
-/* mp_call_function_1, with MicroPython's words for a non-callable. */
-static PyObject *call_one(PyObject *function, PyObject *argument)
-{
-    if (!PyCallable_Check(function)) {
-        PyObject *name = PyType_GetName(Py_TYPE(function));
-        if (name != NULL) {
-            PyErr_Format(PyExc_TypeError, "'%U' object isn't callable", name);
-            Py_DECREF(name);
-        }
-        return NULL;
-    }
-    return PyObject_CallOneArg(function, argument);
-}
-
 static int run_scheduled(void *arg)
 {
     scheduled_call *call = (scheduled_call *)arg;
@@ -443,16 +377,14 @@ static int run_scheduled(void *arg)
         free_scheduled(call);
         return 0;
     }
-    PyObject *result = call_one(call->function, call->argument);
+    Py_INCREF(call->function);
+    Py_INCREF(call->argument);
+    PyObject *function = call->function, *argument = call->argument;
     free_scheduled(call);
-    if (result != NULL) {
-        Py_DECREF(result);
-        return 0;
-    }
-    if (unwinds_firmware())
-        return -1;
-    print_exception_to_stdout();
-    return 0;
+    int err = esim_py_call_protected(function, argument);
+    Py_DECREF(function);
+    Py_DECREF(argument);
+    return err;
 }
 
 static PyObject *schedule_full(void)

@@ -47,7 +47,7 @@ uint32_t esim_sensors_touched_pads(const esim_sensors *s)
 
 /* The voltage a 12-bit reading's full scale stands for, per attenuation
  * (MicroPython's ESP32 ADC documentation: 1.00 V, 1.34 V, 2.00 V, 3.6 V). */
-static double full_scale_mv(int atten)
+double esim_sensors_adc_full_scale_mv(int atten)
 {
     static const double mv[4] = {1000.0, 1340.0, 2000.0, 3600.0};
     return atten >= 0 && atten < 4 ? mv[atten] : mv[3];
@@ -58,7 +58,7 @@ uint32_t esim_sensors_adc_raw(const esim_sensors *s, int gpio, int atten, int bi
     if (gpio < 0 || gpio >= ESIM_GPIO_COUNT || bits < 9 || bits > 12)
         return 0;
     uint32_t max = (1u << bits) - 1u;
-    double raw = floor(s->adc_mv[gpio] / full_scale_mv(atten) * (double)max + 0.5);
+    double raw = floor(s->adc_mv[gpio] / esim_sensors_adc_full_scale_mv(atten) * (double)max + 0.5);
     if (!(raw > 0.0))
         return 0;
     return raw >= (double)max ? max : (uint32_t)raw;

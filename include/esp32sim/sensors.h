@@ -39,6 +39,10 @@ uint16_t esim_sensors_touch_read(const esim_sensors *s, int pad);
  * the ESP32's touch wake-up condition. */
 uint32_t esim_sensors_touched_pads(const esim_sensors *s);
 
+/* The voltage a reading of all ones stands for at attenuation 0..3, in mV
+ * (1000, 1340, 2000, 3600); out-of-range attenuations give 11 dB's. */
+double esim_sensors_adc_full_scale_mv(int atten);
+
 /* The ADC reading of `mv` at a 12-bit width and attenuation `atten`
  * (0: 0 dB ... 3: 11 dB), over the ideal range of that attenuation. */
 uint32_t esim_sensors_adc_raw(const esim_sensors *s, int gpio, int atten, int bits);

@@ -461,7 +461,6 @@ def test_ext0_belongs_to_the_board(board):
         Pin(2).irq(trigger=Pin.WAKE_LOW, wake=DEEPSLEEP)
 
 
-@pytest.mark.skipif(not hasattr(esp32, "wake_on_touch"), reason="esp32.wake_on_touch not built yet")
 def test_wake_refused_while_touch_wakes(board):
     esp32.wake_on_touch(True)
     with pytest.raises(ValueError, match="^no resources$"):
