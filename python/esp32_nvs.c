@@ -191,21 +191,29 @@ static PyObject *raise_for(esim_device *dev, esp_err_t err)
     return esim_py_raise_esp_err(err);
 }
 
+/* After a call that may have written: the item hash list in the IDF heap
+ * follows the items stored. */
 static PyObject *result(nvs_object *self, esp_err_t err)
 {
+    esim_device_heap_nvs_changed(self->dev);
     if (err)
         return raise_for(self->dev, err);
     Py_RETURN_NONE;
 }
 
 /* nvs_open(name, NVS_READWRITE) on the board's NVS. Without a mounted NVS,
- * ESP-IDF answers ESP_ERR_NVS_NOT_INITIALIZED. */
+ * ESP-IDF answers ESP_ERR_NVS_NOT_INITIALIZED; with no heap left for the
+ * handle, ESP_ERR_NO_MEM. */
 static esp_err_t open_namespace(esim_device *dev, const char *name, esim_nvs_handle *out)
 {
     esim_nvs *nvs = esim_device_nvs(dev);
     if (nvs == NULL)
         return ESP_ERR_NVS_NOT_INITIALIZED;
-    return esim_nvs_open(nvs, name, true, out);
+    esp_err_t err = esim_nvs_open(nvs, name, true, out);
+    esim_device_heap_nvs_changed(dev);   /* a new namespace is an item */
+    /* then the handle entry, never freed: MicroPython's NVS objects are
+     * not closed */
+    return err ? err : esim_device_heap_nvs_open(dev);
 }
 
 /* The board entry, with the handle valid for the board's current boot: after

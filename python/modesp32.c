@@ -2,12 +2,14 @@
  * sleep hold, the temperature sensor and the IDF heap. Its classes live in
  * their own files (esp32_partition.c, …), as in MicroPython's ESP32 port.
  *
+ * idf_heap_info reads the simulated ESP-IDF heaps (docs/heap.md).
  * Wake functions follow ports/esp32/modesp32.c (reference/
  * micropython-esp32.md §1.1): they only change MicroPython's wake
  * configuration; machine.lightsleep/deepsleep turn it into esp_sleep's
  * sources. */
 #include "binding.h"
 
+#include "esp32sim/heap.h"
 #include "esp32sim/sleep.h"
 
 #define RTC_VALID_EXT_PIN(pin) (esim_pin_rtc_gpio(pin) >= 0)
@@ -202,6 +204,37 @@ static PyObject *esp32_raw_temperature(PyObject *module, PyObject *args, PyObjec
     return PyLong_FromLong(esim_sensors_raw_temperature(esim_device_sensors(board)));
 }
 
+/* ---- the IDF heap ---- */
+
+/* idf_heap_info(caps): a 4-tuple (total, free, largest free block, lowest
+ * free ever) per registered heap whose caps include all of `caps`, in
+ * registration order (0 matches every heap, -1 none). */
+static PyObject *esp32_idf_heap_info(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    int32_t caps;
+    if (esim_py_check_num(PyTuple_GET_SIZE(args), kwargs, 1, 1, 0) ||
+        esim_py_get_int(PyTuple_GET_ITEM(args, 0), &caps))
+        return NULL;
+    esim_device *board = esim_py_board();
+    if (board == NULL)
+        return NULL;
+    const esim_heaps *heaps = esim_device_heaps(board);
+    PyObject *list = PyList_New(0);
+    for (size_t i = 0; list != NULL && heaps != NULL && i < esim_heaps_count(heaps); i++) {
+        esim_heap_info info;
+        esim_heaps_get_info(heaps, i, &info);
+        if ((info.caps & (uint32_t)caps) != (uint32_t)caps)
+            continue;
+        PyObject *t = Py_BuildValue("(nnnn)", (Py_ssize_t)info.total_bytes, (Py_ssize_t)info.free_bytes,
+                                    (Py_ssize_t)info.largest_free_block, (Py_ssize_t)info.minimum_free_bytes);
+        if (t == NULL || PyList_Append(list, t) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(t);
+    }
+    return list;
+}
+
 /* ---- the module ---- */
 
 #define ESP32_FN(name, doc) \
@@ -215,6 +248,7 @@ static PyMethodDef esp32_functions[] = {
     ESP32_FN(wake_on_gpio, "wake_on_gpio(pins, level): wake from light sleep on GPIO levels."),
     ESP32_FN(gpio_deep_sleep_hold, "gpio_deep_sleep_hold(enable): keep held digital pads in deep sleep."),
     ESP32_FN(raw_temperature, "raw_temperature(): the temperature sensor's raw 8-bit reading."),
+    ESP32_FN(idf_heap_info, "idf_heap_info(caps): (total, free, largest free, min free) of each IDF heap with caps."),
     {NULL, NULL, 0, NULL},
 };
 

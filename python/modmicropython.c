@@ -9,6 +9,7 @@
  * look after a boot plus what CPython allocated since, one 16-byte block per
  * CPython block; the stack as a base plus a fixed cost per Python frame. */
 #include "binding.h"
+#include "esp32sim/heap.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,8 +26,6 @@
 #define STACK_BASE_BYTES 512u           /* the REPL's frames below user code */
 #define STACK_BYTES_PER_FRAME 192u      /* C stack per nested Python call */
 #define HEAP_BASELINE_BLOCKS 112u       /* what a freshly booted REPL holds */
-#define HEAP_MAX_NEW_SPLIT 110592u      /* largest free ESP-IDF block after boot */
-#define HEAP_POOL_START 0x3ffb8540u     /* where the GC pool starts in DRAM */
 #define DUMP_BLOCKS_PER_LINE 64u
 
 /* Which boot of which board: a reset (hard or soft) gives MicroPython a
@@ -207,6 +206,26 @@ static heap_model heap_now(micropython_state *st)
     return m;
 }
 
+/* gc_get_max_new_split: the largest block ESP-IDF could add to the split
+ * heap (heap_caps_get_largest_free_block(MALLOC_CAP_DEFAULT)). */
+static size_t max_new_split(void)
+{
+    esim_device *board = esim_py_current_board_or_null();
+    const esim_heaps *heaps = board ? esim_device_heaps(board) : NULL;
+    return heaps ? esim_heap_caps_largest_free_block(heaps, ESIM_MALLOC_CAP_DEFAULT) : 0;
+}
+
+/* gc_init puts the pool at the end of the heap, after its tables. */
+static uint32_t pool_start(void)
+{
+    esim_device *board = esim_py_current_board_or_null();
+    uint32_t addr = 0;
+    size_t size = 0;
+    if (board != NULL)
+        esim_device_gc_heap(board, &addr, &size);
+    return size ? addr + (uint32_t)size - HEAP_TOTAL_BLOCKS * BYTES_PER_BLOCK : 0;
+}
+
 static int print_gc_info(const heap_model *m)
 {
     uint32_t free_blocks = HEAP_TOTAL_BLOCKS - m->used_blocks;
@@ -215,7 +234,7 @@ static int print_gc_info(const heap_model *m)
         "GC: total: %u, used: %u, free: %u, max new split: %u\n"
         " No. of 1-blocks: %u, 2-blocks: %u, max blk sz: %u, max free sz: %u\n",
         HEAP_TOTAL_BLOCKS * BYTES_PER_BLOCK, m->used_blocks * BYTES_PER_BLOCK,
-        free_blocks * BYTES_PER_BLOCK, HEAP_MAX_NEW_SPLIT,
+        free_blocks * BYTES_PER_BLOCK, (unsigned)max_new_split(),
         m->one_blocks, m->two_blocks, m->max_block, free_blocks);
     return write_out(line);
 }
@@ -249,7 +268,7 @@ static int print_alloc_table(const heap_model *m)
     char line[128];
     size_t len = 0;
     draw_blocks(m, kinds);
-    snprintf(line, sizeof line, "GC memory layout; from %x:", HEAP_POOL_START);
+    snprintf(line, sizeof line, "GC memory layout; from %x:", (unsigned)pool_start());
     if (write_out(line))
         return -1;
     for (uint32_t bl = 0; bl < HEAP_TOTAL_BLOCKS; bl++) {

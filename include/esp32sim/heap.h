@@ -107,8 +107,8 @@ void esim_heaps_set_recorder(esim_heaps *heaps, esim_heap_recorder record, void 
 
 /* What ESP-IDF's start-up and MicroPython's main() allocate on an ESP32
  * before boot.py runs (FreeRTOS task stacks and TCBs, the esp_timer and
- * IPC tasks, the MicroPython task, and its GC heap: the largest 8BIT
- * block, at most half the 8BIT total), made on freshly reset heaps.
+ * IPC tasks, NVS, the MicroPython task, and its initial GC heap of 56 KiB,
+ * MICROPY_GC_INITIAL_HEAP_SIZE), made on freshly reset heaps.
  * *gc_heap / *gc_heap_size say where MicroPython's heap went. */
 esp_err_t esim_heaps_boot_firmware(esim_heaps *heaps, uint32_t *gc_heap, size_t *gc_heap_size);
 

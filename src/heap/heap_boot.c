@@ -136,20 +136,20 @@ static esp_err_t run_app_main(esim_heaps *h)
 }
 
 /* mp_task(), up to gc_init(): the UART REPL's interrupt handle (chosen),
- * then the GC heap. With no PSRAM MicroPython sizes it as the largest free
- * 8BIT block, at most half of all 8BIT memory so the OS keeps some, and
- * takes it with malloc(). */
+ * then the GC heap: MP_PLAT_ALLOC_HEAP(MICROPY_GC_INITIAL_HEAP_SIZE), a
+ * plain malloc of 56 KiB on the ESP32. MicroPython's split heap
+ * (MICROPY_GC_SPLIT_HEAP_AUTO) takes more from ESP-IDF later, when Python
+ * code needs it; a freshly booted board has just this one. */
+#define GC_INITIAL_HEAP_BYTES (56u * 1024u)
+
 static esp_err_t take_gc_heap(esim_heaps *h, uint32_t *gc_heap, size_t *gc_heap_size)
 {
     esp_err_t err = take(h, 32, MALLOC_CAPS, NULL);
     if (err)
         return err;
-    size_t half = esim_heap_caps_total_size(h, ESIM_MALLOC_CAP_8BIT) / 2;
-    size_t largest = esim_heap_caps_largest_free_block(h, ESIM_MALLOC_CAP_8BIT);
-    size_t size = largest < half ? largest : half;
-    err = take(h, size, MALLOC_CAPS, gc_heap);
+    err = take(h, GC_INITIAL_HEAP_BYTES, MALLOC_CAPS, gc_heap);
     if (gc_heap_size)
-        *gc_heap_size = err ? 0 : size;
+        *gc_heap_size = err ? 0 : GC_INITIAL_HEAP_BYTES;
     return err;
 }
 
