@@ -79,6 +79,19 @@ class BoardRun:
         return f"<BoardRun exit {self.code}, {len(self.boots)} boots\nout: {self.out[-2000:]}\nerr: {self.err[-2000:]}>"
 
 
+def _command_env():
+    """The environment for the command: a sanitizer runtime preloaded for
+    the Python process (ASan builds) is not passed on, since the command
+    links its own."""
+    env = dict(os.environ)
+    preload = [p for p in env.get("LD_PRELOAD", "").split(":") if p and "asan" not in os.path.basename(p)]
+    if preload:
+        env["LD_PRELOAD"] = ":".join(preload)
+    else:
+        env.pop("LD_PRELOAD", None)
+    return env
+
+
 def _esp32sim_command():
     found = os.environ.get("ESP32SIM") or shutil.which("esp32sim")
     if not found:
@@ -126,7 +139,7 @@ def run_board(tmp_path):
         if layout is not None:
             cmd += ["--layout", layout]
         cmd += list(args)
-        proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, env=_command_env())
         return BoardRun(proc, trace, fs, flash)
 
     return run
