@@ -35,7 +35,7 @@ static void trace_event(FILE *out, const esim_device *dev, const esim_boot_event
     fprintf(out, "{\"boot\": %" PRIu32 ", \"reset_reason\": \"%s\", \"wake_cause\": %d, \"at_ms\": %" PRIu64
             ", \"kind\": \"%s\", \"entry\": ",
             esim_device_boot_count(dev), reason_name(esim_device_reset_reason(dev)), (int)esim_device_wake_cause(dev),
-            esim_device_world_time_us(dev) / 1000u, esim_boot_event_kind_name(e->kind));
+            esim_device_boot_started_us(dev) / 1000u, esim_boot_event_kind_name(e->kind));
     if (e->entry >= 0)
         fprintf(out, "%d", e->entry);
     else

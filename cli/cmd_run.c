@@ -465,6 +465,11 @@ static int boot_loop(esim_device *dev, const run_options *o, int argc, char **ar
             return cli_fail("run", "the board did not boot: %s", esim_device_boot_error(dev));
         if (report_boot(dev, o, trace) != CLI_OK)
             return CLI_FAIL;
+        if (esim_device_time_limit_reached(dev)) {   /* the limit fell inside the boot */
+            fprintf(stderr, "esp32sim: time limit reached at %llu ms, the board is booting\n",
+                    (unsigned long long)(esim_device_time_limit_us(dev) / 1000u));
+            break;
+        }
         int pargc = has_script ? argc - o->script_index : 1;
         char *board_argv[] = {"", NULL};
         if (start_interpreter(pargc, has_script ? argv + o->script_index : board_argv, dev) < 0)

@@ -195,6 +195,13 @@ PyObject *esim_py_device_get_world_time_us(PyObject *self, void *closure)
     return dev ? PyLong_FromUnsignedLongLong(esim_device_world_time_us(dev)) : NULL;
 }
 
+PyObject *esim_py_device_get_boot_started_us(PyObject *self, void *closure)
+{
+    (void)closure;
+    esim_device *dev = esim_py_device_of(self);
+    return dev ? PyLong_FromUnsignedLongLong(esim_device_boot_started_us(dev)) : NULL;
+}
+
 PyObject *esim_py_device_get_time_limit_us(PyObject *self, void *closure)
 {
     (void)closure;

@@ -19,6 +19,7 @@ PyObject *esim_py_device_pin_level(PyObject *self, PyObject *args);
 PyObject *esim_py_device_pin_changes(PyObject *self, PyObject *args);
 PyObject *esim_py_device_advance_us(PyObject *self, PyObject *args);
 PyObject *esim_py_device_get_world_time_us(PyObject *self, void *closure);
+PyObject *esim_py_device_get_boot_started_us(PyObject *self, void *closure);
 PyObject *esim_py_device_get_time_limit_us(PyObject *self, void *closure);
 int esim_py_device_set_time_limit_us(PyObject *self, PyObject *value, void *closure);
 PyObject *esim_py_device_get_wake_reason(PyObject *self, void *closure);

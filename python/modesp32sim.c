@@ -437,6 +437,8 @@ static PyGetSetDef device_getset[] = {
     {"boot_count", get_boot_count, NULL, "Boots since the device was opened.", NULL},
     {"world_time_us", esim_py_device_get_world_time_us, NULL,
      "The world's clock: microseconds since the device was opened (never restarts).", NULL},
+    {"boot_started_us", esim_py_device_get_boot_started_us, NULL,
+     "World time at which this boot began (a boot takes about 290 ms, 150 ms from deep sleep).", NULL},
     {"time_limit_us", esim_py_device_get_time_limit_us, esim_py_device_set_time_limit_us,
      "World time at which time stops with esp32sim.TimeLimit (None: no limit).", NULL},
     {"wake_reason", esim_py_device_get_wake_reason, NULL, "machine.wake_reason() of the board.", NULL},

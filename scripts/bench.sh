@@ -17,7 +17,7 @@ echo
 echo "== boots in a reset loop (esp32sim run: bootloader, NVS, boot.py, main.py)"
 /usr/bin/python3 bench/bench_boot.py build/esp32sim
 echo
-echo "== a simulated day of one-minute deep-sleep cycles (esp32sim run --until-ms 86400000)"
+echo "== a simulated day of one-minute deep-sleep cycles (esp32sim run, 1,441 boots)"
 /usr/bin/python3 bench/bench_sleep_day.py build/esp32sim
 echo
 echo "== esp32.Partition block I/O (Python binding)"

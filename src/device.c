@@ -257,6 +257,14 @@ static void run_bootloader(esim_device *dev, esim_reset_reason reason)
         dev->wake_app = dev->parts[dev->running_index];
 }
 
+static bool fast_wake_of(const esim_device *dev)
+{
+    for (size_t i = 0; i < dev->n_boot_events; i++)
+        if (dev->boot_events[i].kind == ESIM_BOOT_EV_FAST_WAKE)
+            return true;
+    return false;
+}
+
 /* The part of a boot that the firmware sees: fresh clock and RAM state, the
  * partition table read from flash, MicroPython's vfs registered. */
 static esp_err_t boot(esim_device *dev, esim_reset_reason reason)
@@ -268,6 +276,7 @@ static esp_err_t boot(esim_device *dev, esim_reset_reason reason)
     dev->cpu_freq_hz = DEFAULT_CPU_FREQ_HZ;
     dev->boot_error[0] = '\0';
     dev->n_boot_events = 0;
+    dev->boot_world_us = dev->world_time_us;
     esim_world_boot(dev, reason);
     esp_err_t err = load_table_from_flash(dev);
     esim_partitions_load(dev);
@@ -279,6 +288,7 @@ static esp_err_t boot(esim_device *dev, esim_reset_reason reason)
     esim_firmware_heap_boot(dev);
     if (dev->fs != NULL)
         esim_boardfs_reset_cwd(dev->fs);
+    esim_world_boot_takes_time(dev, fast_wake_of(dev));
     return err;
 }
 

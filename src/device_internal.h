@@ -37,6 +37,7 @@ struct esim_device {
     uint64_t boot_time_us;     /* since this boot */
     uint64_t rtc_time_us;      /* since power-on */
     uint64_t world_time_us;    /* since the board was opened */
+    uint64_t boot_world_us;    /* when this boot began (reset or wake) */
     uint64_t rtc_clock_base_us; /* the calendar at rtc_time_us == 0 */
     uint64_t time_limit_us;    /* UINT64_MAX: none */
     bool realtime;
@@ -76,6 +77,10 @@ esp_err_t esim_world_create(esim_device *dev);
 void esim_world_destroy(esim_device *dev);
 void esim_world_boot(esim_device *dev, esim_reset_reason reason);
 void esim_world_power_off(esim_device *dev);
+/* The time a boot takes before the app runs (ROM, bootloader, image check
+ * unless `fast_wake`, MicroPython's start-up): the world moves on by it
+ * and the clock since boot starts at 0 after it. */
+void esim_world_boot_takes_time(esim_device *dev, bool fast_wake);
 
 /* firmware_heap.c: what the firmware takes from the heaps at boot
  * (after NVS is mounted); what it gives back goes with the RAM. */

@@ -161,6 +161,12 @@ uint64_t esim_device_world_time_us(const esim_device *dev);
 uint64_t esim_device_rtc_clock_us(const esim_device *dev);
 void esim_device_set_rtc_clock_us(esim_device *dev, uint64_t since_2000_us);
 
+/* World time at which the current boot began. A boot itself takes virtual
+ * time before the app runs (docs/sleep.md: about 290 ms from a reset or
+ * power-on, 150 ms from a deep-sleep wake); the clock since boot starts at
+ * 0 when MicroPython's start-up is done. */
+uint64_t esim_device_boot_started_us(const esim_device *dev);
+
 /* Let `us` pass: the clocks move on, stimuli falling due are applied at
  * their times (esim_device_stimulus). ESP_ERR_TIMEOUT when the time limit
  * stops the clock first (it then stands at the limit). */

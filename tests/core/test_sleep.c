@@ -12,6 +12,10 @@
 #include "esp32sim/device.h"
 #include "esp32sim/sleep.h"
 
+/* How long boots take (world.c's model). */
+#define POWER_ON_BOOT_US 290000u
+#define WAKE_BOOT_US 150000u
+
 static esim_device *open_board(void)
 {
     esim_device *dev = NULL;
@@ -37,6 +41,8 @@ static void test_timer_wake_reboots(void **state)
     (void)state;
     esim_device *dev = open_board();
     esim_device_rtc_slow_mem(dev)[100] = 0x5a;
+    assert_int_equal(esim_device_world_time_us(dev), POWER_ON_BOOT_US);
+    assert_int_equal(esim_device_time_us(dev), 0);
     esim_device_advance_us(dev, 1500);
     esim_device_wake_config(dev)->wake_on_touch = true;   /* RAM: lost at the wake */
     esim_sleep_result r = deep_sleep(dev, true, 60000);
@@ -47,8 +53,10 @@ static void test_timer_wake_reboots(void **state)
     assert_int_equal(esim_device_wake_cause(dev), ESIM_WAKE_TIMER);
     assert_int_equal(esim_device_boot_count(dev), 2);
     assert_int_equal(esim_device_time_us(dev), 0);
-    assert_int_equal(esim_device_rtc_time_us(dev), 60001500u);
-    assert_int_equal(esim_device_world_time_us(dev), 60001500u);
+    uint64_t woke = POWER_ON_BOOT_US + 1500u + 60000000u;
+    assert_int_equal(esim_device_boot_started_us(dev), woke);
+    assert_int_equal(esim_device_rtc_time_us(dev), woke + WAKE_BOOT_US);   /* a fast wake: no image check */
+    assert_int_equal(esim_device_world_time_us(dev), woke + WAKE_BOOT_US);
     assert_int_equal(esim_device_rtc_slow_mem(dev)[100], 0x5a);
     assert_false(esim_device_wake_config(dev)->wake_on_touch);
     assert_int_equal(esim_device_wake_config(dev)->ext0_pin, -1);
@@ -72,7 +80,7 @@ static void test_ext0_wakes_on_its_level(void **state)
     w->ext0_wake_types = ESIM_WAKE_TYPE_DEEPSLEEP;
     esim_sleep_result r = deep_sleep(dev, true, 60000);
     assert_int_equal(r.cause, ESIM_WAKE_EXT0);
-    assert_int_equal(esim_device_world_time_us(dev), 5000000u);
+    assert_int_equal(esim_device_boot_started_us(dev), 5000000u);
     /* level-triggered: already high when the board sleeps, it wakes at once */
     w = esim_device_wake_config(dev);
     w->ext0_pin = 33;
@@ -107,16 +115,16 @@ static void test_ext1_modes(void **state)
     esim_device *dev = open_board();
     at_ms(dev, 0, ESIM_STIM_PIN, 32, 1, 0);
     at_ms(dev, 0, ESIM_STIM_PIN, 39, 1, 0);
-    at_ms(dev, 100, ESIM_STIM_PIN, 39, 0, 0);
-    at_ms(dev, 200, ESIM_STIM_PIN, 32, 0, 0);
-    at_ms(dev, 300, ESIM_STIM_PIN, 39, 1, 0);
+    at_ms(dev, 300, ESIM_STIM_PIN, 39, 0, 0);
+    at_ms(dev, 400, ESIM_STIM_PIN, 32, 0, 0);
+    at_ms(dev, 600, ESIM_STIM_PIN, 39, 1, 0);
     esim_device_advance_us(dev, 0);
     esim_wake_config *w = esim_device_wake_config(dev);
     w->ext1_pins = (UINT64_C(1) << 32) | (UINT64_C(1) << 39);
     w->ext1_level = false;   /* ALL_LOW */
     esim_sleep_result r = deep_sleep(dev, false, 0);
     assert_int_equal(r.cause, ESIM_WAKE_EXT1);
-    assert_int_equal(esim_device_world_time_us(dev), 200000u);
+    assert_int_equal(esim_device_boot_started_us(dev), 400000u);
     assert_int_equal(esim_device_ext1_wake_status(dev), (UINT64_C(1) << 32) | (UINT64_C(1) << 39));
     assert_int_equal(esim_device_wake_config(dev)->ext1_pins, 0);   /* the wake forgot it */
     w = esim_device_wake_config(dev);
@@ -124,7 +132,7 @@ static void test_ext1_modes(void **state)
     w->ext1_level = true;   /* ANY_HIGH */
     r = deep_sleep(dev, false, 0);
     assert_int_equal(r.cause, ESIM_WAKE_EXT1);
-    assert_int_equal(esim_device_world_time_us(dev), 300000u);
+    assert_int_equal(esim_device_boot_started_us(dev), 600000u);
     assert_int_equal(esim_device_ext1_wake_status(dev), UINT64_C(1) << 39);
     esim_device_close(dev);
 }
@@ -143,7 +151,7 @@ static void test_touch_needs_a_threshold(void **state)
     esim_device_sensors(dev)->touch_threshold[9] = 500;
     assert_int_equal(esim_device_light_sleep(dev, true, 10000, &r), ESP_OK);
     assert_int_equal(r.cause, ESIM_WAKE_TOUCHPAD);
-    assert_int_equal(esim_device_world_time_us(dev), 3000000u);
+    assert_int_equal(esim_device_world_time_us(dev), 3000000u);   /* light sleep: no boot */
     esim_device_close(dev);
 }
 
@@ -164,10 +172,10 @@ static void test_conflicts_and_gpio(void **state)
     w->gpio_pins = UINT64_C(1) << 5;
     w->gpio_level = true;
     assert_int_equal(esim_device_deep_sleep(dev, true, 10, &r), ESP_ERR_NOT_SUPPORTED);
-    at_ms(dev, 40, ESIM_STIM_PIN, 5, 1, 0);
+    at_ms(dev, 400, ESIM_STIM_PIN, 5, 1, 0);
     assert_int_equal(esim_device_light_sleep(dev, true, 1000, &r), ESP_OK);
     assert_int_equal(r.cause, ESIM_WAKE_GPIO);
-    assert_int_equal(esim_device_world_time_us(dev), 40000u);
+    assert_int_equal(esim_device_world_time_us(dev), 400000u);
     esim_device_close(dev);
 }
 
@@ -189,7 +197,7 @@ static void test_time_limit(void **state)
     dev = open_board();   /* no limit, no source: it would sleep for ever */
     r = deep_sleep(dev, false, 0);
     assert_int_equal(r.outcome, ESIM_SLEEP_TIME_LIMIT);
-    assert_int_equal(esim_device_world_time_us(dev), 0);
+    assert_int_equal(esim_device_world_time_us(dev), POWER_ON_BOOT_US);
     esim_device_close(dev);
 }
 
@@ -210,7 +218,7 @@ static void test_ulp_runner_plugs_in(void **state)
     esim_device_wake_config(dev)->wake_on_ulp = true;
     esim_sleep_result r = deep_sleep(dev, true, 60000);
     assert_int_equal(r.cause, ESIM_WAKE_ULP);
-    assert_int_equal(esim_device_world_time_us(dev), 7000000u);
+    assert_int_equal(esim_device_boot_started_us(dev), 7000000u);
     assert_int_equal(calls, 2);   /* up to the stimulus, then on to the timer */
     assert_int_equal(esim_sensors_raw_temperature(esim_device_sensors(dev)), 86);
     esim_device_close(dev);

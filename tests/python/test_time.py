@@ -257,10 +257,11 @@ def test_board_mode_sleep_and_time_follow_the_board(tmp_path):
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines.pop(0) == "Performing initial setup"     # the new board's filesystem
-    assert lines[0] == "start 0 0"                      # the RTC starts at the 2000 epoch
-    assert lines[1] == "after 2 2 2000000000"
-    assert lines[2] == "after 0.25 2250000000"
-    assert lines[3] == "after -1 and True 3250000000"
+    # the RTC starts at the 2000 epoch at power-on; the boot took 290 ms
+    assert lines[0] == "start 0 290000000"
+    assert lines[1] == "after 2 2 2290000000"
+    assert lines[2] == "after 0.25 2540000000"
+    assert lines[3] == "after -1 and True 3540000000"
     assert lines[4] == "ticks 1001"
     assert lines[5] == "TypeError can't convert str to float"
     assert lines[6] == "TypeError can't convert NoneType to float"
