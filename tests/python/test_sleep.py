@@ -257,3 +257,37 @@ def test_pins_driven_from_outside_are_recorded(board):
     assert board.pin_changes(13) == [(start * 1000, 13, 1), (start * 1000 + 3000, 13, None)]
     board.set_pin(13, 0)
     assert board.pin_level(13) == 0
+
+
+# ---- pins through deep sleep ----
+
+def test_held_pins_keep_their_level_through_deep_sleep(board):
+    Pin = machine.Pin
+    Pin(26, Pin.OUT, value=1, hold=True)     # an RTC pad: held in deep sleep by itself
+    Pin(5, Pin.OUT, value=1, hold=True)      # a digital pad: needs gpio_deep_sleep_hold
+    Pin(18, Pin.OUT, value=1)                # not held
+    deepsleep(1000)
+    assert (board.pin_level(26), board.pin_level(5), board.pin_level(18)) == (1, None, None)
+    Pin(5, Pin.OUT, value=1, hold=True)
+    esp32.gpio_deep_sleep_hold(True)
+    deepsleep(1000)
+    assert board.pin_level(5) == 1
+    # the whole night is in the record: pin 18 let go when the board slept
+    assert [c[2] for c in board.pin_changes(18)] == [1, None]   # value= before the mode: no glitch to 0
+    board.power_cycle()
+    assert board.pin_level(26) is None and board.pin_level(5) is None
+
+
+def test_pin_irq_wake_is_ext0_for_the_chosen_sleeps(board):
+    Pin = machine.Pin
+    t = later(board, 100)
+    board.stimulus([{"at_ms": 0, "pin": 4, "level": 1}, {"at_ms": t, "pin": 4, "level": 0}])
+    Pin(4, Pin.IN).irq(trigger=Pin.WAKE_LOW, wake=machine.DEEPSLEEP)
+    machine.lightsleep(1000)                 # not a wake source for light sleep
+    assert machine.wake_reason() == machine.TIMER_WAKE
+    assert board.pin_level(4) == 0           # it went low during the light sleep
+    Pin(4, Pin.IN).irq(trigger=Pin.WAKE_LOW, wake=machine.DEEPSLEEP)
+    asleep_at = board.world_time_us
+    deepsleep(MIN)
+    assert machine.wake_reason() == machine.PIN_WAKE
+    assert board.boot_started_us == asleep_at   # level-triggered: low already, so at once
