@@ -109,3 +109,10 @@ int esim_py_parse_all(PyObject *args, PyObject *kwargs, const char *const names[
     }
     return 0;
 }
+
+void esim_py_dealloc(PyObject *obj)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    type->tp_free(obj);
+    Py_DECREF(type);
+}

@@ -117,6 +117,10 @@ int esim_py_parse_all(PyObject *args, PyObject *kwargs, const char *const names[
 /* machine.RTC (machine_rtc.c): add the type to the machine module. */
 int esim_py_add_rtc_type(PyObject *machine_module);
 
+/* tp_dealloc of the binding's heap types with no references to drop:
+ * free the object and release its type. */
+void esim_py_dealloc(PyObject *obj);
+
 /* ---- module constructors (one per file) ---- */
 PyObject *esim_py_make_esp32(void);        /* modesp32.c */
 PyObject *esim_py_make_machine(void);      /* modmachine.c */

@@ -226,13 +226,6 @@ static PyObject *adc_repr(PyObject *self)
     return PyUnicode_FromFormat("ADC(Pin(%d), atten=%d)", as_adc(self)->gpio, atten_of(as_adc(self)));
 }
 
-static void adc_dealloc(PyObject *obj)
-{
-    PyTypeObject *type = Py_TYPE(obj);
-    type->tp_free(obj);
-    Py_DECREF(type);
-}
-
 #define ADC_METHOD(name, doc) \
     {#name, (PyCFunction)(void (*)(void))adc_##name, METH_VARARGS | METH_KEYWORDS, doc}
 
@@ -250,7 +243,7 @@ static PyType_Slot adc_slots[] = {
     {Py_tp_new, adc_new},
     {Py_tp_repr, adc_repr},
     {Py_tp_methods, adc_methods},
-    {Py_tp_dealloc, adc_dealloc},
+    {Py_tp_dealloc, esim_py_dealloc},
     {Py_tp_doc, (void *)"ADC(pin, *, atten): an ADC channel (ADC1: GPIO 32..39, ADC2: 0, 2, 4, 12..15, 25..27)."},
     {0, NULL},
 };

@@ -598,13 +598,6 @@ int esim_py_run_pending_irqs(void)
 
 /* ---- types ---- */
 
-static void object_dealloc(PyObject *obj)
-{
-    PyTypeObject *type = Py_TYPE(obj);
-    type->tp_free(obj);
-    Py_DECREF(type);
-}
-
 #define PIN_METHOD(name, doc) \
     {#name, (PyCFunction)(void (*)(void))pin_##name, METH_VARARGS | METH_KEYWORDS, doc}
 
@@ -624,7 +617,7 @@ static PyType_Slot pin_slots[] = {
     {Py_tp_call, pin_call},
     {Py_tp_repr, pin_repr},
     {Py_tp_methods, pin_methods},
-    {Py_tp_dealloc, object_dealloc},
+    {Py_tp_dealloc, esim_py_dealloc},
     {Py_tp_doc, (void *)"Pin(id, mode=None, pull=-1, *, value, drive, hold): a GPIO of the simulated ESP32 "
                         "(one object per GPIO)."},
     {0, NULL},
@@ -647,7 +640,7 @@ static PyType_Slot irq_slots[] = {
     {Py_tp_call, irq_call},
     {Py_tp_repr, irq_repr},
     {Py_tp_methods, irq_methods},
-    {Py_tp_dealloc, object_dealloc},
+    {Py_tp_dealloc, esim_py_dealloc},
     {Py_tp_doc, (void *)"A pin's interrupt (Pin.irq()); calling it runs the handler."},
     {0, NULL},
 };

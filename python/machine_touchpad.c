@@ -88,13 +88,6 @@ static PyObject *touchpad_repr(PyObject *self)
     return PyUnicode_FromString("<TouchPad>");
 }
 
-static void touchpad_dealloc(PyObject *obj)
-{
-    PyTypeObject *type = Py_TYPE(obj);
-    type->tp_free(obj);
-    Py_DECREF(type);
-}
-
 static PyMethodDef touchpad_methods[] = {
     {"config", (PyCFunction)(void (*)(void))touchpad_config, METH_VARARGS | METH_KEYWORDS,
      "config(value): set the pad's threshold (wake-up on touch when a reading falls below it)."},
@@ -107,7 +100,7 @@ static PyType_Slot touchpad_slots[] = {
     {Py_tp_new, touchpad_new},
     {Py_tp_repr, touchpad_repr},
     {Py_tp_methods, touchpad_methods},
-    {Py_tp_dealloc, touchpad_dealloc},
+    {Py_tp_dealloc, esim_py_dealloc},
     {Py_tp_doc, (void *)"TouchPad(pin): a capacitive touch pad (GPIO 4, 0, 2, 15, 13, 12, 14, 27, 33, 32)."},
     {0, NULL},
 };

@@ -351,18 +351,11 @@ static PyObject *mem_repr(PyObject *obj)
     return PyUnicode_FromFormat("<%u-bit memory>", 8u * ((const mem_object *)obj)->elem_size);
 }
 
-static void mem_dealloc(PyObject *obj)
-{
-    PyTypeObject *type = Py_TYPE(obj);
-    type->tp_free(obj);
-    Py_DECREF(type);
-}
-
 static PyType_Slot mem_slots[] = {
     {Py_mp_subscript, mem_load},
     {Py_mp_ass_subscript, mem_store},
     {Py_tp_repr, mem_repr},
-    {Py_tp_dealloc, mem_dealloc},
+    {Py_tp_dealloc, esim_py_dealloc},
     {Py_tp_doc, (void *)"Word-sized view of the board's address map (machine.mem8/16/32)."},
     {0, NULL},
 };

@@ -342,42 +342,44 @@ size_t esim_heap_caps_total_size(const esim_heaps *heaps, uint32_t caps)
     return total;
 }
 
-size_t esim_heap_caps_free_size(const esim_heaps *heaps, uint32_t caps)
+/* One figure of the matching heaps' multi_heap_info, added up (or the
+ * largest of them). */
+typedef enum { FREE_BYTES, MINIMUM_FREE, LARGEST_BLOCK } heap_figure;
+
+static size_t figure_of(const esim_heap_info *info, heap_figure which)
 {
-    size_t total = 0;
+    return which == FREE_BYTES ? info->free_bytes
+         : which == MINIMUM_FREE ? info->minimum_free_bytes : info->largest_free_block;
+}
+
+static size_t over_matching(const esim_heaps *heaps, uint32_t caps, heap_figure which)
+{
+    size_t result = 0;
     esim_heap_info info;
     for (size_t i = 0; heaps && i < heaps->count; i++) {
         if (!caps_match(&heaps->heaps[i], caps))
             continue;
         esim_tlsf_info(heaps->heaps[i].tlsf, &info);
-        total += info.free_bytes;
+        size_t v = figure_of(&info, which);
+        if (which != LARGEST_BLOCK)
+            result += v;
+        else if (v > result)
+            result = v;
     }
-    return total;
+    return result;
+}
+
+size_t esim_heap_caps_free_size(const esim_heaps *heaps, uint32_t caps)
+{
+    return over_matching(heaps, caps, FREE_BYTES);
 }
 
 size_t esim_heap_caps_minimum_free_size(const esim_heaps *heaps, uint32_t caps)
 {
-    size_t total = 0;
-    esim_heap_info info;
-    for (size_t i = 0; heaps && i < heaps->count; i++) {
-        if (!caps_match(&heaps->heaps[i], caps))
-            continue;
-        esim_tlsf_info(heaps->heaps[i].tlsf, &info);
-        total += info.minimum_free_bytes;
-    }
-    return total;
+    return over_matching(heaps, caps, MINIMUM_FREE);
 }
 
 size_t esim_heap_caps_largest_free_block(const esim_heaps *heaps, uint32_t caps)
 {
-    size_t largest = 0;
-    esim_heap_info info;
-    for (size_t i = 0; heaps && i < heaps->count; i++) {
-        if (!caps_match(&heaps->heaps[i], caps))
-            continue;
-        esim_tlsf_info(heaps->heaps[i].tlsf, &info);
-        if (info.largest_free_block > largest)
-            largest = info.largest_free_block;
-    }
-    return largest;
+    return over_matching(heaps, caps, LARGEST_BLOCK);
 }
