@@ -118,23 +118,34 @@ static PyObject *sleep_failed(esp_err_t err, const esim_sleep_result *r)
     return NULL;
 }
 
-static PyObject *machine_lightsleep(PyObject *module, PyObject *args, PyObject *kwargs)
+typedef esp_err_t (*sleep_function)(esim_device *, bool, uint64_t, esim_sleep_result *);
+
+/* Parse the arguments and sleep. The board, or NULL with an exception set
+ * (bad arguments, a configuration the chip refuses, the time limit). */
+static esim_device *go_to_sleep(PyObject *args, PyObject *kwargs, sleep_function sleep, const char *state,
+                                esim_sleep_result *r)
 {
-    (void)module;
     bool has_timer;
     uint64_t time_ms;
-    esim_sleep_result r;
     if (sleep_args(args, kwargs, &has_timer, &time_ms))
         return NULL;
     esim_device *board = esim_py_board();
     if (board == NULL)
         return NULL;
-    esp_err_t err = esim_device_light_sleep(board, has_timer, time_ms, &r);
+    esp_err_t err = sleep(board, has_timer, time_ms, r);
     if (err)
-        return sleep_failed(err, &r);
-    if (r.outcome == ESIM_SLEEP_TIME_LIMIT)
-        return esim_py_time_limit(board, "the board is in light sleep");
-    if (esim_py_let_time_pass(board, 0) < 0)   /* pin interrupts that came during the sleep */
+        return sleep_failed(err, r), NULL;
+    if (r->outcome == ESIM_SLEEP_TIME_LIMIT)
+        return esim_py_time_limit(board, state), NULL;
+    return board;
+}
+
+static PyObject *machine_lightsleep(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    esim_sleep_result r;
+    esim_device *board = go_to_sleep(args, kwargs, esim_device_light_sleep, "the board is in light sleep", &r);
+    if (board == NULL || esim_py_let_time_pass(board, 0) < 0)   /* pin interrupts that came meanwhile */
         return NULL;
     Py_RETURN_NONE;
 }
@@ -142,24 +153,9 @@ static PyObject *machine_lightsleep(PyObject *module, PyObject *args, PyObject *
 static PyObject *machine_deepsleep(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
-    bool has_timer;
-    uint64_t time_ms;
     esim_sleep_result r;
-    if (sleep_args(args, kwargs, &has_timer, &time_ms))
+    if (go_to_sleep(args, kwargs, esim_device_deep_sleep, "the board is in deep sleep", &r) == NULL)
         return NULL;
-    esim_device *board = esim_py_board();
-    if (board == NULL)
-        return NULL;
-    esp_err_t err = esim_device_deep_sleep(board, has_timer, time_ms, &r);
-    if (err && r.outcome == ESIM_SLEEP_WOKE && err != ESP_ERR_NOT_SUPPORTED && r.failed_enable == NULL) {
-        /* woke, but the reboot found no partition table: the board
-         * records the failed boot (esim_device_boot_error) */
-        err = ESP_OK;
-    }
-    if (err)
-        return sleep_failed(err, &r);
-    if (r.outcome == ESIM_SLEEP_TIME_LIMIT)
-        return esim_py_time_limit(board, "the board is in deep sleep");
     PyErr_Format(esim_py_Reset, "machine.deepsleep(): the board woke up (wake reason %d) and rebooted", (int)r.cause);
     return NULL;
 }

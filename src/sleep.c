@@ -212,5 +212,8 @@ esp_err_t esim_device_deep_sleep(esim_device *dev, bool has_timer, uint64_t time
     if (out->outcome != ESIM_SLEEP_WOKE)
         return ESP_OK;
     dev->wake_cause = out->cause;
-    return esim_device_hard_reset(dev, ESIM_RST_DEEPSLEEP);
+    /* the board reboots whether or not it finds a partition table; a
+     * failed boot is recorded (esim_device_boot_error) */
+    (void)esim_device_hard_reset(dev, ESIM_RST_DEEPSLEEP);
+    return ESP_OK;
 }
