@@ -141,6 +141,16 @@ int esim_py_add_partition_type(PyObject *esp32_module);
  * Returns 0 or -1 with an exception set. */
 int esim_py_add_nvs_type(PyObject *esp32_module);
 
+/* esp32.RMT (esp32_rmt.c), MicroPython's legacy (<= v1.26) API: create the
+ * type and add it to the esp32 module. Returns 0 or -1 with an exception
+ * set. */
+int esim_py_add_rmt_type(PyObject *esp32_module);
+
+/* The RMT channel machine.bitstream uses on the current board
+ * (esp32.RMT.bitstream_channel(): 7 from each boot until changed), -1 when
+ * set to None (bit-banging). */
+int esim_py_rmt_bitstream_channel(void);
+
 /* NVS strict mode of a board (docs/python-nvs.md): changes not committed
  * when the board resets or powers off are undone before it boots again
  * (they are always reported on stderr). Works without an interpreter, for

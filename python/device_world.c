@@ -150,7 +150,7 @@ PyObject *esim_py_device_pin_level(PyObject *self, PyObject *args)
 static PyObject *change_tuple(const esim_pin_change *c)
 {
     PyObject *level = level_object(c->level);
-    PyObject *t = level ? Py_BuildValue("(KiN)", (unsigned long long)(c->t_ns / 1000u), c->pin, level) : NULL;
+    PyObject *t = level ? Py_BuildValue("(KiN)", (unsigned long long)(c->t_ps / 1000000u), c->pin, level) : NULL;
     return t;
 }
 

@@ -9,6 +9,7 @@
 #include "esp32sim/device.h"
 #include "esp32sim/ota.h"
 #include "esp32sim/partition.h"
+#include "esp32sim/rmt.h"
 #include "esp32sim/sleep.h"
 
 #define ESIM_MAX_BOOT_EVENTS 32
@@ -44,6 +45,9 @@ struct esim_device {
     uint64_t pace_world_us;    /* real-time pacing: the world time and */
     uint64_t pace_wall_ns;     /* the wall clock when pacing started */
     esim_gpio *gpio;
+    esim_rmt *rmt;
+    esim_pin_change *scheduled;  /* CPU-timed output changes not yet made, by time */
+    size_t n_scheduled, cap_scheduled, next_scheduled;
     esim_sensors sensors;
     esim_stimulus *stimulus;
     esim_wake_config wake;     /* MicroPython's machine_rtc_config (RAM) */

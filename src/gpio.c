@@ -6,10 +6,12 @@
 #include <string.h>
 
 struct esim_gpio {
-    uint64_t now_ns;
+    uint64_t now_ps;
     esim_pad_config reg[ESIM_GPIO_COUNT];   /* what the firmware configured */
     esim_pad_config pad[ESIM_GPIO_COUNT];   /* what the pad does (reg unless held) */
     bool hold[ESIM_GPIO_COUNT];
+    bool routed[ESIM_GPIO_COUNT];           /* a peripheral drives the output */
+    uint8_t peripheral[ESIM_GPIO_COUNT];    /* and its level */
     bool deep_sleep_hold;
     int8_t outside[ESIM_GPIO_COUNT];        /* 0, 1 or ESIM_LEVEL_FLOATING */
     int8_t wire[ESIM_GPIO_COUNT];
@@ -48,7 +50,7 @@ static bool grow_trace(esim_gpio *g)
  * order; once full, trace_head is the oldest. */
 static void record(esim_gpio *g, int pin, int level)
 {
-    esim_pin_change c = {g->now_ns, (uint8_t)pin, (int8_t)level};
+    esim_pin_change c = {g->now_ps, (uint8_t)pin, (int8_t)level};
     if (g->trace_len == g->trace_cap && g->trace_cap < ESIM_GPIO_TRACE_MAX && !grow_trace(g)) {
         g->trace_dropped++;
         return;
@@ -74,8 +76,9 @@ static void record(esim_gpio *g, int pin, int level)
 static int wire_level_of(const esim_gpio *g, int pin)
 {
     const esim_pad_config *p = &g->pad[pin];
-    if (p->output && !(p->open_drain && p->out_level))
-        return p->out_level;
+    int out = g->routed[pin] && !g->hold[pin] ? g->peripheral[pin] : p->out_level;
+    if (p->output && !(p->open_drain && out))
+        return out;
     if (g->outside[pin] != ESIM_LEVEL_FLOATING)
         return g->outside[pin];
     if (p->pull_up)
@@ -123,6 +126,8 @@ static void power_on_state(esim_gpio *g)
         g->reg[pin] = default_pad;
         g->pad[pin] = default_pad;
         g->hold[pin] = false;
+        g->routed[pin] = false;
+        g->peripheral[pin] = 0;
         g->edges[pin] = 0;
     }
     g->deep_sleep_hold = false;
@@ -152,7 +157,31 @@ void esim_gpio_destroy(esim_gpio *gpio)
     free(gpio);
 }
 
-void esim_gpio_set_time_ns(esim_gpio *gpio, uint64_t now_ns) { gpio->now_ns = now_ns; }
+void esim_gpio_set_time_ps(esim_gpio *gpio, uint64_t now_ps) { gpio->now_ps = now_ps; }
+
+esp_err_t esim_gpio_route_peripheral(esim_gpio *gpio, int pin, bool routed)
+{
+    if (!valid_pin(pin) || (routed && esim_pin_input_only(pin)))
+        return ESP_ERR_INVALID_ARG;
+    gpio->routed[pin] = routed;
+    if (routed)
+        gpio->reg[pin].output = true;
+    apply_registers(gpio, pin);
+    return ESP_OK;
+}
+
+bool esim_gpio_routed(const esim_gpio *gpio, int pin)
+{
+    return valid_pin(pin) && gpio->routed[pin];
+}
+
+void esim_gpio_peripheral_level(esim_gpio *gpio, int pin, int level)
+{
+    if (!valid_pin(pin) || gpio->peripheral[pin] == (level != 0))
+        return;
+    gpio->peripheral[pin] = level != 0;
+    update_wire(gpio, pin);
+}
 
 static void update_all(esim_gpio *g)
 {
@@ -163,8 +192,10 @@ static void update_all(esim_gpio *g)
 
 void esim_gpio_system_reset(esim_gpio *gpio)
 {
-    for (int pin = 0; pin < ESIM_GPIO_COUNT; pin++)
+    for (int pin = 0; pin < ESIM_GPIO_COUNT; pin++) {
         gpio->reg[pin] = default_pad;
+        gpio->routed[pin] = false;   /* the peripherals reset too */
+    }
     update_all(gpio);
 }
 
@@ -182,6 +213,7 @@ void esim_gpio_enter_deep_sleep(esim_gpio *gpio, uint64_t wake_pins)
         if (!valid_pin(pin) || keeps_state_in_deep_sleep(gpio, pin) || (wake_pins >> pin & 1u))
             continue;
         gpio->hold[pin] = false;
+        gpio->routed[pin] = false;
         gpio->reg[pin] = powered_down;
         apply_registers(gpio, pin);
     }

@@ -206,6 +206,7 @@ esp_err_t esim_device_deep_sleep(esim_device *dev, bool has_timer, uint64_t time
     if (err)
         return err;
     uint64_t start = dev->world_time_us;
+    esim_rmt_reset(dev->rmt, dev->gpio);   /* the digital peripherals power down */
     esim_gpio_enter_deep_sleep(dev->gpio, rtc_wake_pins(&src));
     out->outcome = wait_for_wake(dev, &src, DEEP, &out->cause);
     out->slept_us = dev->world_time_us - start;

@@ -6,6 +6,7 @@
 #include "device_internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <time.h>
 
 static uint64_t wall_ns(void)
@@ -29,11 +30,15 @@ esp_err_t esim_world_create(esim_device *dev)
     esp_err_t err = esim_gpio_create(&dev->gpio);
     if (err == ESP_OK)
         err = esim_stimulus_create(&dev->stimulus);
+    if (err == ESP_OK)
+        err = esim_rmt_create(&dev->rmt);
     return err;
 }
 
 void esim_world_destroy(esim_device *dev)
 {
+    free(dev->scheduled);
+    esim_rmt_destroy(dev->rmt);
     esim_gpio_destroy(dev->gpio);
     esim_stimulus_destroy(dev->stimulus);
 }
@@ -45,6 +50,8 @@ static void reset_wake_config(esim_wake_config *w)
 
 void esim_world_boot(esim_device *dev, esim_reset_reason reason)
 {
+    esim_rmt_reset(dev->rmt, dev->gpio);
+    dev->n_scheduled = dev->next_scheduled = 0;
     if (reason != ESIM_RST_POWERON)
         esim_gpio_system_reset(dev->gpio);
     esim_sensors_reset(&dev->sensors);
@@ -57,6 +64,8 @@ void esim_world_boot(esim_device *dev, esim_reset_reason reason)
 
 void esim_world_power_off(esim_device *dev)
 {
+    esim_rmt_reset(dev->rmt, dev->gpio);
+    dev->n_scheduled = dev->next_scheduled = 0;
     dev->rtc_clock_base_us = 0;
     esim_gpio_power_off(dev->gpio);
     esim_sensors_reset(&dev->sensors);
@@ -102,6 +111,53 @@ void esim_device_apply_stimulus(esim_device *dev, const esim_stim_event *e)
     }
 }
 
+/* World time in picoseconds, the GPIO record's unit (2^64 ps is 213
+ * days: later times stay at the end of the record's range). */
+static uint64_t ps_of(uint64_t us)
+{
+    return us < UINT64_MAX / 1000000u ? us * 1000000u : UINT64_MAX - 1u;
+}
+
+/* ---- outputs that change on their own as time passes ---- */
+
+esp_err_t esim_device_schedule_outputs(esim_device *dev, int pin, const uint64_t *t_ps, const uint8_t *levels,
+                                       size_t n)
+{
+    uint64_t last = dev->n_scheduled > dev->next_scheduled ? dev->scheduled[dev->n_scheduled - 1].t_ps
+                                                          : ps_of(dev->world_time_us);
+    if (!esim_pin_exists(pin))
+        return ESP_ERR_INVALID_ARG;
+    for (size_t i = 0; i < n; last = t_ps[i++])
+        if (t_ps[i] < last)
+            return ESP_ERR_INVALID_ARG;
+    if (dev->next_scheduled == dev->n_scheduled)
+        dev->n_scheduled = dev->next_scheduled = 0;
+    if (dev->n_scheduled + n > dev->cap_scheduled) {
+        size_t cap = dev->n_scheduled + n + 1024;
+        esim_pin_change *grown = realloc(dev->scheduled, cap * sizeof *grown);
+        if (grown == NULL)
+            return ESP_ERR_NO_MEM;
+        dev->scheduled = grown;
+        dev->cap_scheduled = cap;
+    }
+    for (size_t i = 0; i < n; i++)
+        dev->scheduled[dev->n_scheduled++] = (esim_pin_change){t_ps[i], (uint8_t)pin, (int8_t)(levels[i] != 0)};
+    return ESP_OK;
+}
+
+/* The RMT's changes and the scheduled CPU-timed ones, merged in time
+ * order, up to t_ps. */
+static void run_outputs_until(esim_device *dev, uint64_t t_ps)
+{
+    while (dev->next_scheduled < dev->n_scheduled && dev->scheduled[dev->next_scheduled].t_ps <= t_ps) {
+        const esim_pin_change *c = &dev->scheduled[dev->next_scheduled++];
+        esim_rmt_run_until(dev->rmt, dev->gpio, c->t_ps);
+        esim_gpio_set_time_ps(dev->gpio, c->t_ps);
+        esim_gpio_set_output(dev->gpio, c->pin, c->level);
+    }
+    esim_rmt_run_until(dev->rmt, dev->gpio, t_ps);
+}
+
 /* ---- the clocks ---- */
 
 static void set_world_time(esim_device *dev, uint64_t world_us)
@@ -110,7 +166,7 @@ static void set_world_time(esim_device *dev, uint64_t world_us)
     dev->world_time_us = world_us;
     dev->boot_time_us += step;
     dev->rtc_time_us += step;
-    esim_gpio_set_time_ns(dev->gpio, world_us * 1000u);
+    esim_gpio_set_time_ps(dev->gpio, ps_of(world_us));
 }
 
 static void pace(esim_device *dev)
@@ -130,11 +186,15 @@ esp_err_t esim_device_advance_to(esim_device *dev, uint64_t world_us)
     const esim_stim_event *e;
     if (target < dev->world_time_us)
         target = dev->world_time_us;
+    /* the outputs' own edges (RMT, CPU-timed) up to each stimulus, then it */
     while ((e = esim_stimulus_take_due(dev->stimulus, target)) != NULL) {
-        if (e->at_us > dev->world_time_us)
+        if (e->at_us > dev->world_time_us) {
+            run_outputs_until(dev, ps_of(e->at_us));
             set_world_time(dev, e->at_us);
+        }
         esim_device_apply_stimulus(dev, e);
     }
+    run_outputs_until(dev, ps_of(target));
     set_world_time(dev, target);
     pace(dev);
     return limited ? ESP_ERR_TIMEOUT : ESP_OK;
@@ -173,5 +233,6 @@ void esim_device_set_realtime(esim_device *dev, bool realtime)
 }
 
 esim_gpio *esim_device_gpio(esim_device *dev) { return dev->gpio; }
+esim_rmt *esim_device_rmt(esim_device *dev) { return dev->rmt; }
 esim_sensors *esim_device_sensors(esim_device *dev) { return &dev->sensors; }
 esim_stimulus *esim_device_stimulus(esim_device *dev) { return dev->stimulus; }

@@ -13,6 +13,7 @@
 #include "esp32sim/nvs.h"
 #include "esp32sim/parttable.h"
 #include "esp32sim/gpio.h"
+#include "esp32sim/rmt.h"
 #include "esp32sim/sensors.h"
 #include "esp32sim/stimulus.h"
 
@@ -187,6 +188,16 @@ void esim_device_set_realtime(esim_device *dev, bool realtime);
 /* The world around the board: GPIO pads, sensors, and the stimulus
  * timeline applied as the clock advances. */
 esim_gpio *esim_device_gpio(esim_device *dev);
+esim_rmt *esim_device_rmt(esim_device *dev);   /* stopped by every reset and by deep sleep */
+
+/* CPU-timed output (bit-banging with interrupts off): the pin's output
+ * register takes levels[i] at t_ps[i] (world time in ps, ascending, not
+ * before now), as the clock advances, in time order with everything else
+ * the world does. ESP_ERR_INVALID_ARG for a pin that does not exist,
+ * times out of order or in the past; ESP_ERR_NO_MEM. A reset drops what
+ * is still scheduled. */
+esp_err_t esim_device_schedule_outputs(esim_device *dev, int pin, const uint64_t *t_ps, const uint8_t *levels,
+                                       size_t n);
 esim_sensors *esim_device_sensors(esim_device *dev);
 esim_stimulus *esim_device_stimulus(esim_device *dev);
 /* ESP-IDF's heaps (esp32sim/heap.h), as the firmware left them: every

@@ -34,7 +34,8 @@ typedef struct {
 
 /* One change of a pad's wire level. */
 typedef struct {
-    uint64_t t_ns;     /* virtual time since the board was opened */
+    uint64_t t_ps;     /* virtual time since the board was opened, in
+                          picoseconds (RMT ticks are 12.5 ns at clock_div 1) */
     uint8_t pin;
     int8_t level;      /* 0, 1 or ESIM_LEVEL_FLOATING */
 } esim_pin_change;
@@ -45,8 +46,20 @@ typedef struct {
 esp_err_t esim_gpio_create(esim_gpio **out);
 void esim_gpio_destroy(esim_gpio *gpio);
 
-/* The time stamped on changes from now on (the device keeps it current). */
-void esim_gpio_set_time_ns(esim_gpio *gpio, uint64_t now_ns);
+/* The time stamped on changes from now on, in ps (the device keeps it
+ * current). */
+void esim_gpio_set_time_ps(esim_gpio *gpio, uint64_t now_ps);
+
+/* A peripheral's output routed to the pad through the GPIO matrix (RMT,
+ * bitstream): while routed, an enabled output driver shows the
+ * peripheral's level instead of the output register. Routing enables the
+ * output driver (as gpio_set_direction does when a driver installs);
+ * unrouting gives the pad back to the registers. ESP_ERR_INVALID_ARG for a
+ * pin that does not exist or is input only. */
+esp_err_t esim_gpio_route_peripheral(esim_gpio *gpio, int pin, bool routed);
+bool esim_gpio_routed(const esim_gpio *gpio, int pin);
+/* The routed peripheral's output level now (0 or 1). */
+void esim_gpio_peripheral_level(esim_gpio *gpio, int pin, int level);
 
 /* gpio_config: ESP_ERR_INVALID_ARG for a pin that does not exist or an
  * output / pull on an input-only pin (34..39). */

@@ -135,9 +135,9 @@ static void test_edges_and_record(void **state)
     (void)state;
     esim_gpio *g = new_gpio();
     esim_gpio_configure(g, 2, &output);
-    esim_gpio_set_time_ns(g, 1000);
+    esim_gpio_set_time_ps(g, 1000);
     esim_gpio_set_output(g, 2, 1);
-    esim_gpio_set_time_ns(g, 5000);
+    esim_gpio_set_time_ps(g, 5000);
     esim_gpio_set_output(g, 2, 0);
     esim_gpio_set_output(g, 2, 0);   /* no change, nothing recorded */
     assert_int_equal(esim_gpio_pins_with_edges(g), UINT64_C(1) << 2);
@@ -147,7 +147,7 @@ static void test_edges_and_record(void **state)
     /* configure at t=0 (floating -> 0), then 1 at 1 µs, 0 at 5 µs */
     assert_int_equal(esim_gpio_trace_count(g), 3);
     const esim_pin_change *c = esim_gpio_trace_at(g, 1);
-    assert_int_equal(c->t_ns, 1000);
+    assert_int_equal(c->t_ps, 1000);
     assert_int_equal(c->pin, 2);
     assert_int_equal(c->level, 1);
     assert_int_equal(esim_gpio_trace_at(g, 2)->level, 0);
@@ -166,16 +166,37 @@ static void test_record_keeps_the_latest(void **state)
     esim_gpio_configure(g, 2, &output);
     size_t n = ESIM_GPIO_TRACE_MAX + 10;
     for (size_t i = 0; i < n; i++) {
-        esim_gpio_set_time_ns(g, i);
+        esim_gpio_set_time_ps(g, i);
         esim_gpio_set_output(g, 2, (int)(i & 1u) ^ 1);
     }
     assert_int_equal(esim_gpio_trace_count(g), ESIM_GPIO_TRACE_MAX);
     assert_int_equal(esim_gpio_trace_dropped(g), n + 1 - ESIM_GPIO_TRACE_MAX);
     const esim_pin_change *last = esim_gpio_trace_at(g, ESIM_GPIO_TRACE_MAX - 1);
-    assert_int_equal(last->t_ns, n - 1);
+    assert_int_equal(last->t_ps, n - 1);
     const esim_pin_change *first = esim_gpio_trace_at(g, 0);
     /* the start level is the level just before the oldest kept change */
     assert_int_equal(esim_gpio_trace_start_level(g, 2), first->level ^ 1);
+    esim_gpio_destroy(g);
+}
+
+static void test_peripheral_routing(void **state)
+{
+    (void)state;
+    esim_gpio *g = new_gpio();
+    assert_int_equal(esim_gpio_route_peripheral(g, 36, true), ESP_ERR_INVALID_ARG);   /* input only */
+    assert_int_equal(esim_gpio_route_peripheral(g, 18, true), ESP_OK);
+    assert_true(esim_gpio_routed(g, 18));
+    assert_int_equal(esim_gpio_wire_level(g, 18), 0);   /* the driver is on, the peripheral idles low */
+    esim_gpio_set_time_ps(g, 12500);
+    esim_gpio_peripheral_level(g, 18, 1);
+    esim_gpio_set_output(g, 18, 0);                     /* the register does not reach the pad */
+    assert_int_equal(esim_gpio_wire_level(g, 18), 1);
+    assert_int_equal(esim_gpio_trace_at(g, esim_gpio_trace_count(g) - 1)->t_ps, 12500);
+    assert_int_equal(esim_gpio_route_peripheral(g, 18, false), ESP_OK);
+    assert_int_equal(esim_gpio_wire_level(g, 18), 0);   /* back to the register */
+    esim_gpio_route_peripheral(g, 18, true);
+    esim_gpio_system_reset(g);
+    assert_false(esim_gpio_routed(g, 18));
     esim_gpio_destroy(g);
 }
 
@@ -189,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_resets_and_deep_sleep),
         cmocka_unit_test(test_edges_and_record),
         cmocka_unit_test(test_record_keeps_the_latest),
+        cmocka_unit_test(test_peripheral_routing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
