@@ -187,6 +187,17 @@ int esim_py_pin_id(PyObject *obj, int *gpio);
  * a reset or when another board is made current. */
 int esim_py_run_pending_irqs(void);
 
+/* ---- machine.bitstream and neopixel (machine_bitstream.c, modneopixel.c) ---- */
+
+/* Add bitstream(pin, encoding, timing, data, /) to the machine module.
+ * Returns 0 or -1 with an exception set. */
+int esim_py_add_bitstream(PyObject *machine_module);
+
+/* The neopixel module: micropython-lib's NeoPixel class, writing through
+ * `machine_module`'s bitstream (the module's `bitstream` attribute, as
+ * `from machine import bitstream` leaves it). */
+PyObject *esim_py_make_neopixel(PyObject *machine_module);
+
 /* ---- board code and the board's filesystem (boardfs_py.c, modos.c) ---- */
 
 /* The board's os module (also importable by board code as uos): listdir,

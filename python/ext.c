@@ -1,6 +1,6 @@
 /* esp32sim binding — the _esp32sim extension module. Importing it creates
- * the board modules (esp32, machine, micropython and the esp32sim control
- * module), makes them importable by name, and adds the time additions. */
+ * the board modules (esp32, machine, micropython, neopixel and the
+ * esp32sim control module), makes them importable by name, and adds the time additions. */
 #include "binding.h"
 
 static struct PyModuleDef ext_module = {
@@ -34,6 +34,15 @@ static int add_private_module(PyObject *ext, const char *name, PyObject *module)
     return rc;
 }
 
+/* neopixel takes machine.bitstream from the machine module just made. */
+static PyObject *make_neopixel(PyObject *ext)
+{
+    PyObject *machine = PyObject_GetAttrString(ext, "machine");
+    PyObject *neopixel = machine ? esim_py_make_neopixel(machine) : NULL;
+    Py_XDECREF(machine);
+    return neopixel;
+}
+
 PyMODINIT_FUNC PyInit__esp32sim(void);
 
 PyMODINIT_FUNC PyInit__esp32sim(void)
@@ -45,6 +54,7 @@ PyMODINIT_FUNC PyInit__esp32sim(void)
         add_board_module(ext, "esp32", esim_py_make_esp32()) < 0 ||
         add_board_module(ext, "machine", esim_py_make_machine()) < 0 ||
         add_board_module(ext, "micropython", esim_py_make_micropython()) < 0 ||
+        add_board_module(ext, "neopixel", make_neopixel(ext)) < 0 ||
         add_private_module(ext, "os", esim_py_make_os()) < 0 ||
         esim_py_install_time(0) < 0) {
         Py_DECREF(ext);

@@ -446,7 +446,7 @@ PyObject *esim_py_make_machine(void)
         return NULL;
     state_of(module)->irq_level = 0;
     if (add_constants(module) < 0 || add_mem_views(module) < 0 || esim_py_add_rtc_type(module) < 0 ||
-        esim_py_add_pin_types(module) < 0) {
+        esim_py_add_pin_types(module) < 0 || esim_py_add_bitstream(module) < 0) {
         Py_DECREF(module);
         return NULL;
     }
