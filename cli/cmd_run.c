@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "binding.h"
 #include "bootlog.h"
 #include "cli_util.h"
 #include "commands.h"
+#include "esp32sim/vcd.h"
 
 PyMODINIT_FUNC PyInit__esp32sim(void);
 
@@ -28,7 +30,7 @@ static const char run_usage[] =
     "usage: esp32sim run [--flash IMAGE] [--fs DIR] [--layout default|ota|FILE.csv] [--size SIZE]\n"
     "                    [--main] [--max-boots N] [--nvs-strict] [--no-rollback]\n"
     "                    [--stimulus FILE.json] [--until-ms T] [--realtime]\n"
-    "                    [--boot-log] [--boot-trace FILE] [SCRIPT.py [ARG ...]]\n"
+    "                    [--boot-log] [--boot-trace FILE] [--vcd OUT.vcd] [SCRIPT.py [ARG ...]]\n"
     "\n"
     "Boot the simulated ESP32 as MicroPython boots a board: the bootloader picks the\n"
     "app, NVS is mounted, the filesystem appears at /, boot.py runs, then main.py.\n"
@@ -57,6 +59,8 @@ static const char run_usage[] =
     "  --no-rollback   a bootloader built without app rollback\n"
     "  --boot-log      print the ROM and bootloader lines a real ESP32 prints on its UART\n"
     "  --boot-trace F  append each boot's bootloader decisions to F as JSON lines\n"
+    "  --vcd OUT.vcd   write every GPIO level change of the run (all boots) to OUT.vcd as a\n"
+    "                  Value Change Dump, for GTKWave, PulseView or `esp32sim wave plot`\n"
     "\n"
     "Exit status: 0 when the last boot ends normally, 1 on an uncaught exception or a\n"
     "board that does not boot, the script's own status for sys.exit(N).\n";
@@ -79,6 +83,7 @@ typedef struct {
     const char *boot_trace;
     const char *stimulus;
     const char *until_ms;
+    const char *vcd;
     uint64_t limit_us;          /* UINT64_MAX without --until-ms */
     bool realtime;
     bool every_boot;
@@ -141,6 +146,8 @@ static int parse_run_options(const char *cmd, int argc, char **argv, run_options
             rc = take_value(cmd, argc, argv, &i, &o->size);
         else if (wants_script && strcmp(a, "--max-boots") == 0)
             rc = take_value(cmd, argc, argv, &i, &o->max_boots);
+        else if (wants_script && strcmp(a, "--vcd") == 0)
+            rc = take_value(cmd, argc, argv, &i, &o->vcd);
         else if (wants_script && strcmp(a, "--main") == 0)
             o->every_boot = true;
         else if (strcmp(a, "--nvs-strict") == 0)
@@ -491,6 +498,24 @@ static int boot_loop(esim_device *dev, const run_options *o, int argc, char **ar
     return status != 0 ? status : failed ? CLI_FAIL : CLI_OK;
 }
 
+/* --vcd: the board's level record, which spans every boot of the run, up
+ * to the world's time now (docs/vcd.md). */
+static int write_vcd(esim_device *dev, const char *path, FILE *f)
+{
+    char date[64] = "";
+    time_t now = time(NULL);
+    struct tm *tm = localtime(&now);
+    if (tm != NULL)
+        strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", tm);
+    esim_vcd_header header = {date[0] ? date : NULL, "esp32sim " CLI_VERSION};
+    uint64_t us = esim_device_world_time_us(dev);
+    uint64_t end_ps = us < UINT64_MAX / 1000000u ? us * 1000000u : UINT64_MAX;
+    esp_err_t err = esim_vcd_write_gpio(f, esim_device_gpio(dev), end_ps, &header);
+    if (fclose(f) != 0 || err != ESP_OK)
+        return cli_fail("run", "%s: cannot write the VCD: %s", path, cli_errno_text(errno));
+    return CLI_OK;
+}
+
 static FILE *open_trace(const run_options *o)
 {
     if (o->boot_trace == NULL)
@@ -523,8 +548,15 @@ int cmd_run(int argc, char **argv)
         return CLI_FAIL;
     esim_device *dev = NULL;
     if ((rc = open_board("run", &o, &dev)) == CLI_OK) {
-        PyImport_AppendInittab("_esp32sim", PyInit__esp32sim);
-        rc = boot_loop(dev, &o, argc, argv, max_boots, trace);
+        FILE *vcd = o.vcd != NULL ? fopen(o.vcd, "w") : NULL;
+        if (o.vcd != NULL && vcd == NULL)
+            rc = cli_fail("run", "%s: %s", o.vcd, cli_errno_text(errno));
+        if (rc == CLI_OK) {
+            PyImport_AppendInittab("_esp32sim", PyInit__esp32sim);
+            rc = boot_loop(dev, &o, argc, argv, max_boots, trace);
+        }
+        if (vcd != NULL && write_vcd(dev, o.vcd, vcd) != CLI_OK && rc == CLI_OK)
+            rc = CLI_FAIL;
         close_board(dev);
     }
     if (trace != NULL)

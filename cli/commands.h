@@ -11,5 +11,6 @@ int cmd_part(int argc, char **argv);    /* cmd_part.c:  esp32sim part table|mkta
 int cmd_nvs(int argc, char **argv);     /* cmd_nvs.c:   esp32sim nvs mkimage|export|dump|check|get|set|erase ... */
 int cmd_ota(int argc, char **argv);     /* cmd_ota.c:   esp32sim ota status|set-boot|mark-valid|erase ... */
 int cmd_image(int argc, char **argv);   /* cmd_image.c: esp32sim image make|info ... */
+int cmd_wave(int argc, char **argv);    /* cmd_wave.c:  esp32sim wave plot ... */
 
 #endif

@@ -23,6 +23,7 @@ static const char usage[] =
     "  image make|info   ESP-IDF app images: build one, check one\n"
     "  ota status|set-boot|mark-valid|erase\n"
     "                    OTA state of an image and what the next boot loads\n"
+    "  wave plot         draw a VCD file (run --vcd) as a timing diagram, SVG or PNG\n"
     "  help [COMMAND]    show this help, or a command's help\n"
     "\n"
     "Options:\n"
@@ -44,6 +45,7 @@ static const command commands[] = {
     {"nvs", cmd_nvs},
     {"image", cmd_image},
     {"ota", cmd_ota},
+    {"wave", cmd_wave},
 };
 
 static const command *find_command(const char *name)
