@@ -124,7 +124,6 @@ def test_run_vcd_option_errors(sim, tmp_path):
 
 # ---- other tools read it ------------------------------------------------------
 
-@pytest.mark.skipif(shutil.which("sigrok-cli") is None, reason="sigrok-cli is not installed")
 def test_sigrok_reads_our_vcd(toggled):
     unit, changes, end = read_vcd(toggled.read_text())
     show = subprocess.run(["sigrok-cli", "-I", "vcd", "-i", str(toggled), "--show"],
