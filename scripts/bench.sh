@@ -20,6 +20,9 @@ echo
 echo "== a simulated day of one-minute deep-sleep cycles (esp32sim run, 1,441 boots)"
 /usr/bin/python3 bench/bench_sleep_day.py build/esp32sim
 echo
+echo "== RMT pulses, a 1,000-pixel NeoPixel frame, VCD size (Python binding)"
+PYTHONPATH=build/python /usr/bin/python3 bench/bench_rmt.py build/esp32sim
+echo
 echo "== esp32.Partition block I/O (Python binding)"
 PYTHONPATH=build/python /usr/bin/python3 bench/bench_partition.py
 echo
