@@ -12,5 +12,6 @@ int cmd_nvs(int argc, char **argv);     /* cmd_nvs.c:   esp32sim nvs mkimage|exp
 int cmd_ota(int argc, char **argv);     /* cmd_ota.c:   esp32sim ota status|set-boot|mark-valid|erase ... */
 int cmd_image(int argc, char **argv);   /* cmd_image.c: esp32sim image make|info ... */
 int cmd_wave(int argc, char **argv);    /* cmd_wave.c:  esp32sim wave plot ... */
+int cmd_ulp(int argc, char **argv);     /* cmd_ulp.c:   esp32sim ulp run|trace|disasm ... */
 
 #endif

@@ -24,6 +24,8 @@ static const char usage[] =
     "  ota status|set-boot|mark-valid|erase\n"
     "                    OTA state of an image and what the next boot loads\n"
     "  wave plot         draw a VCD file (run --vcd) as a timing diagram, SVG or PNG\n"
+    "  ulp run|trace|disasm\n"
+    "                    ULP-FSM programs (.ulp): run on the emulator, trace, list\n"
     "  help [COMMAND]    show this help, or a command's help\n"
     "\n"
     "Options:\n"
@@ -46,6 +48,7 @@ static const command commands[] = {
     {"image", cmd_image},
     {"ota", cmd_ota},
     {"wave", cmd_wave},
+    {"ulp", cmd_ulp},
 };
 
 static const command *find_command(const char *name)

@@ -187,6 +187,9 @@ int esim_py_pin_id(PyObject *obj, int *gpio);
  * a reset or when another board is made current. */
 int esim_py_run_pending_irqs(void);
 
+/* esp32.ULP (esp32_ulp.c): add the type to the esp32 module. */
+int esim_py_add_ulp_type(PyObject *esp32_module);
+
 /* ---- machine.bitstream and neopixel (machine_bitstream.c, modneopixel.c) ---- */
 
 /* Add bitstream(pin, encoding, timing, data, /) to the machine module.

@@ -276,7 +276,7 @@ PyObject *esim_py_make_esp32(void)
     if (m == NULL)
         return NULL;
     if (add_constants(m) < 0 || esim_py_add_partition_type(m) < 0 || esim_py_add_nvs_type(m) < 0 ||
-        esim_py_add_rmt_type(m) < 0) {
+        esim_py_add_rmt_type(m) < 0 || esim_py_add_ulp_type(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

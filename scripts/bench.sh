@@ -29,6 +29,9 @@ echo
 echo "== esp32sim run start-up"
 /usr/bin/python3 bench/bench_startup.py build/esp32sim
 echo
+echo "== ULP-FSM emulator (C): instructions per second, real-time factor, a day of 10 ms sampling"
+build/bench/bench_ulp
+echo
 echo "== NVS engine (C): the shared NVS workloads W1-W6, speed and flash traffic per op"
 build/bench/bench_nvs
 # Instruction counts are exactly repeatable where wall times are not; they

@@ -11,6 +11,7 @@
 #include "esp32sim/partition.h"
 #include "esp32sim/rmt.h"
 #include "esp32sim/sleep.h"
+#include "esp32sim/ulp.h"
 
 #define ESIM_MAX_BOOT_EVENTS 32
 
@@ -46,6 +47,7 @@ struct esim_device {
     uint64_t pace_wall_ns;     /* the wall clock when pacing started */
     esim_gpio *gpio;
     esim_rmt *rmt;
+    esim_ulp *ulp;             /* the ULP-FSM: RTC domain, runs through resets and deep sleep */
     esim_pin_change *scheduled;  /* CPU-timed output changes not yet made, by time */
     size_t n_scheduled, cap_scheduled, next_scheduled;
     esim_sensors sensors;

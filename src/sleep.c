@@ -2,6 +2,7 @@
  * MicroPython's wake configuration, and the world run forward until the
  * first of them fires (sleep.h, docs/sleep.md). */
 #include "device_internal.h"
+#include "esp32sim/ulp_host.h"
 
 /* esp_sleep's enabled sources for one sleep. */
 typedef struct {
@@ -18,6 +19,11 @@ typedef struct {
 } wake_sources;
 
 typedef enum { LIGHT, DEEP } sleep_kind;
+
+/* With no time limit, a sleep only the ULP can end gives up after a week
+ * of virtual time without its WAKE (a ULP program that never wakes the
+ * CPU would otherwise be emulated for ever). */
+#define ULP_ONLY_SLEEP_MAX_US (7ull * 24 * 3600 * 1000000)
 
 esim_wake_config *esim_device_wake_config(esim_device *dev) { return &dev->wake; }
 esim_wake_cause esim_device_wake_cause(const esim_device *dev) { return dev->wake_cause; }
@@ -134,11 +140,22 @@ static uint64_t next_moment(const esim_device *dev, const wake_sources *src)
     return next;
 }
 
+/* The board's ULP, caught up to until_us: when (in µs, rounded up) it
+ * executed a WAKE the RTC accepts. */
+static uint64_t board_ulp_wake(esim_device *dev, uint64_t until_us)
+{
+    uint64_t until_ps = until_us < UINT64_MAX / 1000000u ? until_us * 1000000u : UINT64_MAX - 1u;
+    uint64_t wake_ps = esim_ulp_run_until(dev->ulp, until_ps, true);
+    return wake_ps == UINT64_MAX ? UINT64_MAX : (wake_ps + 999999u) / 1000000u;
+}
+
 static uint64_t ulp_wake_before(esim_device *dev, const wake_sources *src, uint64_t until_us)
 {
-    if (!src->ulp || dev->ulp_runner == NULL)
+    if (!src->ulp)
         return UINT64_MAX;
-    return dev->ulp_runner(dev, dev->world_time_us, until_us, dev->ulp_ctx);
+    if (dev->ulp_runner != NULL)
+        return dev->ulp_runner(dev, dev->world_time_us, until_us, dev->ulp_ctx);
+    return board_ulp_wake(dev, until_us);
 }
 
 static esim_sleep_outcome wait_for_wake(esim_device *dev, const wake_sources *src, sleep_kind kind,
@@ -151,11 +168,17 @@ static esim_sleep_outcome wait_for_wake(esim_device *dev, const wake_sources *sr
             return ESIM_SLEEP_WOKE;
         uint64_t next = next_moment(dev, src);
         uint64_t until = min_u64(next, dev->time_limit_us);
+        if (until == UINT64_MAX && src->ulp)   /* only the ULP could end it */
+            until = dev->world_time_us + ULP_ONLY_SLEEP_MAX_US;
         uint64_t ulp_at = ulp_wake_before(dev, src, until);
         if (ulp_at != UINT64_MAX && ulp_at <= until) {
             esim_device_advance_to(dev, ulp_at);
             *cause = ESIM_WAKE_ULP;
             return ESIM_SLEEP_WOKE;
+        }
+        if (next == UINT64_MAX && dev->time_limit_us == UINT64_MAX && src->ulp) {
+            esim_device_advance_to(dev, until);
+            return ESIM_SLEEP_TIME_LIMIT;
         }
         if (next == UINT64_MAX || next > dev->time_limit_us) {
             if (dev->time_limit_us != UINT64_MAX)
@@ -208,7 +231,9 @@ esp_err_t esim_device_deep_sleep(esim_device *dev, bool has_timer, uint64_t time
     uint64_t start = dev->world_time_us;
     esim_rmt_reset(dev->rmt, dev->gpio);   /* the digital peripherals power down */
     esim_gpio_enter_deep_sleep(dev->gpio, rtc_wake_pins(&src));
+    esim_ulp_set_soc_deep_sleep(dev->ulp, true);   /* the ULP's SLEEP does nothing meanwhile */
     out->outcome = wait_for_wake(dev, &src, DEEP, &out->cause);
+    esim_ulp_set_soc_deep_sleep(dev->ulp, false);
     out->slept_us = dev->world_time_us - start;
     if (out->outcome != ESIM_SLEEP_WOKE)
         return ESP_OK;

@@ -23,6 +23,13 @@ static void wait_wall_ns(uint64_t ns)
     }
 }
 
+/* World time in picoseconds, the GPIO record's unit (2^64 ps is 213
+ * days: later times stay at the end of the record's range). */
+static uint64_t ps_of(uint64_t us)
+{
+    return us < UINT64_MAX / 1000000u ? us * 1000000u : UINT64_MAX - 1u;
+}
+
 esp_err_t esim_world_create(esim_device *dev)
 {
     dev->time_limit_us = UINT64_MAX;
@@ -32,12 +39,16 @@ esp_err_t esim_world_create(esim_device *dev)
         err = esim_stimulus_create(&dev->stimulus);
     if (err == ESP_OK)
         err = esim_rmt_create(&dev->rmt);
+    esim_ulp_bus bus = {dev->rtc_slow, &dev->sensors, dev->gpio};
+    if (err == ESP_OK)
+        err = esim_ulp_create(&bus, &dev->ulp);
     return err;
 }
 
 void esim_world_destroy(esim_device *dev)
 {
     free(dev->scheduled);
+    esim_ulp_destroy(dev->ulp);
     esim_rmt_destroy(dev->rmt);
     esim_gpio_destroy(dev->gpio);
     esim_stimulus_destroy(dev->stimulus);
@@ -64,6 +75,7 @@ void esim_world_boot(esim_device *dev, esim_reset_reason reason)
 
 void esim_world_power_off(esim_device *dev)
 {
+    esim_ulp_power_on(dev->ulp, ps_of(dev->world_time_us));
     esim_rmt_reset(dev->rmt, dev->gpio);
     dev->n_scheduled = dev->next_scheduled = 0;
     dev->rtc_clock_base_us = 0;
@@ -111,13 +123,6 @@ void esim_device_apply_stimulus(esim_device *dev, const esim_stim_event *e)
     }
 }
 
-/* World time in picoseconds, the GPIO record's unit (2^64 ps is 213
- * days: later times stay at the end of the record's range). */
-static uint64_t ps_of(uint64_t us)
-{
-    return us < UINT64_MAX / 1000000u ? us * 1000000u : UINT64_MAX - 1u;
-}
-
 /* ---- outputs that change on their own as time passes ---- */
 
 esp_err_t esim_device_schedule_outputs(esim_device *dev, int pin, const uint64_t *t_ps, const uint8_t *levels,
@@ -145,10 +150,12 @@ esp_err_t esim_device_schedule_outputs(esim_device *dev, int pin, const uint64_t
     return ESP_OK;
 }
 
-/* The RMT's changes and the scheduled CPU-timed ones, merged in time
- * order, up to t_ps. */
+/* The ULP, the RMT's changes and the scheduled CPU-timed ones, up to
+ * t_ps (the ULP catches up first: it runs in the RTC domain on its own
+ * 8 MHz clock; its pad writes are rare next to the RMT's). */
 static void run_outputs_until(esim_device *dev, uint64_t t_ps)
 {
+    esim_ulp_run_until(dev->ulp, t_ps, false);
     while (dev->next_scheduled < dev->n_scheduled && dev->scheduled[dev->next_scheduled].t_ps <= t_ps) {
         const esim_pin_change *c = &dev->scheduled[dev->next_scheduled++];
         esim_rmt_run_until(dev->rmt, dev->gpio, c->t_ps);
@@ -234,5 +241,6 @@ void esim_device_set_realtime(esim_device *dev, bool realtime)
 
 esim_gpio *esim_device_gpio(esim_device *dev) { return dev->gpio; }
 esim_rmt *esim_device_rmt(esim_device *dev) { return dev->rmt; }
+esim_ulp *esim_device_ulp(esim_device *dev) { return dev->ulp; }
 esim_sensors *esim_device_sensors(esim_device *dev) { return &dev->sensors; }
 esim_stimulus *esim_device_stimulus(esim_device *dev) { return dev->stimulus; }

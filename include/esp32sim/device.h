@@ -16,6 +16,7 @@
 #include "esp32sim/rmt.h"
 #include "esp32sim/sensors.h"
 #include "esp32sim/stimulus.h"
+#include "esp32sim/ulp.h"
 
 typedef struct esim_device esim_device;
 
@@ -189,6 +190,11 @@ void esim_device_set_realtime(esim_device *dev, bool realtime);
  * timeline applied as the clock advances. */
 esim_gpio *esim_device_gpio(esim_device *dev);
 esim_rmt *esim_device_rmt(esim_device *dev);   /* stopped by every reset and by deep sleep */
+/* The ULP co-processor on the board's RTC slow memory, sensors and pads.
+ * It lives in the RTC domain: it runs as the clock advances, awake or in
+ * deep sleep (where its WAKE ends the sleep when wake_on_ulp is set), and
+ * only a power-on resets it. */
+esim_ulp *esim_device_ulp(esim_device *dev);
 
 /* CPU-timed output (bit-banging with interrupts off): the pin's output
  * register takes levels[i] at t_ps[i] (world time in ps, ascending, not

@@ -88,9 +88,10 @@ esp_err_t esim_device_deep_sleep(struct esim_device *dev, bool has_timer, uint64
 esim_wake_cause esim_device_wake_cause(const struct esim_device *dev);
 uint64_t esim_device_ext1_wake_status(const struct esim_device *dev);
 
-/* The ULP plugs in here: run the ULP from `from_us` up to `until_us` of
- * world time and return when it executed WAKE (with wake enabled), or
- * UINT64_MAX when it did not. NULL: no ULP program runs. */
+/* What a sleep with wake_on_ulp asks to find the ULP's WAKE: by default
+ * the board's own ULP (esim_device_ulp); a runner set here replaces it
+ * (tests): run from `from_us` up to `until_us` of world time and return
+ * when a WAKE was executed, or UINT64_MAX. NULL restores the board's. */
 typedef uint64_t (*esim_ulp_runner)(struct esim_device *dev, uint64_t from_us, uint64_t until_us, void *ctx);
 void esim_device_set_ulp_runner(struct esim_device *dev, esim_ulp_runner run, void *ctx);
 

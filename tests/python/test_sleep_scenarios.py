@@ -132,3 +132,52 @@ def test_the_sleepy_sensor_example(run_board):
     assert result.wake_causes[3:5] == [2, 2]
     assert result.boots[3]["at_ms"] == 1_500_000
     assert len(result.boots) == 14
+
+
+ULP_WAKER = '''
+import esp32, machine, struct
+HALT, WAKE = 0xB0000000, 0x90000001
+words = [0, 0x72800003, 0xD000000C, 0x72000010, 0x6800000C, 0x82000000 | 2 << 17 | 1 << 16 | 8, HALT, WAKE, HALT]
+text = b"".join(struct.pack("<I", w) for w in words)
+program = struct.pack("<IHHHH", 0x00706C75, 12, len(text), 0, 0) + text
+if machine.reset_cause() != machine.DEEPSLEEP_RESET:
+    ulp = esp32.ULP()
+    ulp.set_wakeup_period(0, 100_000)      # a sample every 100 ms
+    ulp.load_binary(0, program)
+    ulp.run(4)
+    esp32.wake_on_ulp(True)
+    print("sleeping")
+    machine.deepsleep()
+else:
+    print("woke", machine.wake_reason(), machine.mem32[0x50000000] & 0xFFFF)
+'''
+
+
+def test_a_ulp_wakes_the_sleeping_board_after_8_samples(run_board):
+    result = run_board(ULP_WAKER)
+    assert result.code == 0, result
+    # the eighth sample woke the board; the ULP went on sampling through
+    # the 150 ms the wake's boot took, so main.py reads 9
+    assert result.out.splitlines() == ["sleeping", "woke 6 9"]
+    assert result.wake_causes == [0, 6]
+    assert 290 + 700 <= result.boots[1]["at_ms"] <= 290 + 800
+
+
+COUNTER_EXAMPLE = '''
+import esp32, machine, time
+ulp = esp32.ULP()
+ulp.set_wakeup_period(0, 50_000)
+with open("counter.ulp", "rb") as f:
+    ulp.load_binary(0, f.read())
+ulp.run(4)
+for i in range(3):
+    time.sleep_ms(500)
+    print("count", machine.mem32[0x50000000] & 0xFFFF)
+'''
+
+
+def test_the_ulp_counter_example_under_run(run_board, fixtures_dir):
+    result = run_board(COUNTER_EXAMPLE, files={"counter.ulp": (fixtures_dir / "ulp" / "counter.ulp").read_bytes()})
+    assert result.code == 0, result
+    counts = [int(line.split()[1]) for line in result.out.splitlines()]
+    assert counts == [10, 20, 30]   # a run at once, then one per ~50.1 ms
