@@ -31,6 +31,7 @@ echo "== esp32sim run start-up"
 echo
 echo "== ULP-FSM emulator (C): instructions per second, real-time factor, a day of 10 ms sampling"
 build/bench/bench_ulp
+PYTHONPATH=build/python /usr/bin/python3 bench/bench_ulp_day.py
 echo
 echo "== NVS engine (C): the shared NVS workloads W1-W6, speed and flash traffic per op"
 build/bench/bench_nvs
