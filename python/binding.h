@@ -125,6 +125,11 @@ void esim_py_dealloc(PyObject *obj);
 PyObject *esim_py_make_esp32(void);        /* modesp32.c */
 PyObject *esim_py_make_machine(void);      /* modmachine.c */
 PyObject *esim_py_make_micropython(void);  /* modmicropython.c */
+/* The board's gc module (modmicropython.c): collect, enable, disable,
+ * isenabled, mem_alloc, mem_free, threshold over the micropython module's
+ * heap model. Board code imports it as gc (boardfs_py.c); CPython's own gc
+ * module stays what it is. */
+PyObject *esim_py_make_gc(PyObject *micropython_module);
 PyObject *esim_py_make_control(void);      /* modesp32sim.c: the esp32sim module */
 
 /* Add sleep_ms, sleep_us, ticks_ms, ticks_us, ticks_cpu, ticks_add and

@@ -43,6 +43,15 @@ static PyObject *make_neopixel(PyObject *ext)
     return neopixel;
 }
 
+/* gc shares micropython's heap model (esim_py_make_gc). */
+static PyObject *make_gc(PyObject *ext)
+{
+    PyObject *micropython = PyObject_GetAttrString(ext, "micropython");
+    PyObject *gc = micropython ? esim_py_make_gc(micropython) : NULL;
+    Py_XDECREF(micropython);
+    return gc;
+}
+
 PyMODINIT_FUNC PyInit__esp32sim(void);
 
 PyMODINIT_FUNC PyInit__esp32sim(void)
@@ -56,6 +65,7 @@ PyMODINIT_FUNC PyInit__esp32sim(void)
         add_board_module(ext, "micropython", esim_py_make_micropython()) < 0 ||
         add_board_module(ext, "neopixel", make_neopixel(ext)) < 0 ||
         add_private_module(ext, "os", esim_py_make_os()) < 0 ||
+        add_private_module(ext, "gc", make_gc(ext)) < 0 ||
         esim_py_install_time(0) < 0) {
         Py_DECREF(ext);
         return NULL;

@@ -62,6 +62,7 @@ typedef struct {
     int scheduled;               /* callbacks queued and not yet run */
     boot_id heap_boot;           /* the boot the heap model was last looked at in */
     Py_ssize_t blocks_at_boot;   /* CPython's allocated blocks at that first look */
+    int32_t gc_threshold;        /* gc.threshold(): -1 when not set */
 } micropython_state;
 
 static micropython_state *state_of(PyObject *module)
@@ -473,5 +474,122 @@ PyObject *esim_py_make_micropython(void)
         return NULL;
     micropython_state *st = state_of(module);
     st->interrupt_char = DEFAULT_INTERRUPT_CHAR;
+    st->gc_threshold = -1;
     return module;
+}
+
+/* ---- the board's gc module ----
+ * Its functions share the micropython module's heap model (they are bound
+ * to that module), so gc.mem_free(), gc.mem_alloc() and mem_info() agree
+ * at every moment: mem_free() is the model's free bytes plus "max new
+ * split", the largest free block of the IDF heap the split heap could add
+ * (as the esp32 module's documentation says). */
+
+static PyObject *gc_mem_alloc(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0) || esim_py_board() == NULL)
+        return NULL;
+    heap_model m = heap_now(state_of(module));
+    return PyLong_FromUnsignedLong(m.used_blocks * BYTES_PER_BLOCK);
+}
+
+static PyObject *gc_mem_free(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0) || esim_py_board() == NULL)
+        return NULL;
+    heap_model m = heap_now(state_of(module));
+    size_t free_bytes = (size_t)(HEAP_TOTAL_BLOCKS - m.used_blocks) * BYTES_PER_BLOCK;
+    return PyLong_FromSize_t(free_bytes + max_new_split());
+}
+
+/* CPython's collector, called for its garbage; MicroPython returns None. */
+static PyObject *call_host_gc(const char *name)
+{
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *r = gc ? PyObject_CallMethod(gc, name, NULL) : NULL;
+    Py_XDECREF(gc);
+    return r;
+}
+
+static PyObject *host_gc_void(PyObject *args, PyObject *kwargs, const char *name)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0))
+        return NULL;
+    PyObject *r = call_host_gc(name);
+    if (r == NULL)
+        return NULL;
+    Py_DECREF(r);
+    Py_RETURN_NONE;
+}
+
+static PyObject *gc_collect(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    return host_gc_void(args, kwargs, "collect");
+}
+
+static PyObject *gc_enable(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    return host_gc_void(args, kwargs, "enable");
+}
+
+static PyObject *gc_disable(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    return host_gc_void(args, kwargs, "disable");
+}
+
+static PyObject *gc_isenabled(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0))
+        return NULL;
+    return call_host_gc("isenabled");
+}
+
+/* threshold([amount]): the allocation amount after which a collection
+ * runs; -1 (the default) when none is set. */
+static PyObject *gc_threshold(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    if (esim_py_check_num(arg_count(args), kwargs, 0, 1, 0))
+        return NULL;
+    micropython_state *st = state_of(module);
+    if (arg_count(args) == 0)
+        return PyLong_FromLong(st->gc_threshold);
+    int32_t amount;
+    if (esim_py_get_int(PyTuple_GET_ITEM(args, 0), &amount))
+        return NULL;
+    st->gc_threshold = amount < 0 ? -1 : amount;
+    Py_RETURN_NONE;
+}
+
+#define GC_FN(name, doc) {#name, (PyCFunction)(void (*)(void))gc_##name, METH_VARARGS | METH_KEYWORDS, doc}
+
+static PyMethodDef gc_functions[] = {
+    GC_FN(collect, "collect(): run a garbage collection."),
+    GC_FN(enable, "enable(): turn automatic collection on."),
+    GC_FN(disable, "disable(): turn automatic collection off."),
+    GC_FN(isenabled, "isenabled(): whether automatic collection is on."),
+    GC_FN(mem_alloc, "mem_alloc(): bytes of the MicroPython heap in use."),
+    GC_FN(mem_free, "mem_free(): free heap bytes plus what the IDF heap could add (max new split)."),
+    GC_FN(threshold, "threshold([amount]): get or set the collection threshold."),
+    {NULL, NULL, 0, NULL},
+};
+
+PyObject *esim_py_make_gc(PyObject *micropython_module)
+{
+    PyObject *gc = PyModule_New("gc");
+    if (gc == NULL)
+        return NULL;
+    for (PyMethodDef *def = gc_functions; def->ml_name != NULL; def++) {
+        PyObject *fn = PyCFunction_NewEx(def, micropython_module, NULL);
+        if (fn == NULL || PyModule_AddObjectRef(gc, def->ml_name, fn) < 0) {
+            Py_XDECREF(fn);
+            Py_DECREF(gc);
+            return NULL;
+        }
+        Py_DECREF(fn);
+    }
+    return gc;
 }
