@@ -18,6 +18,8 @@
 #define STACK_LIMIT_BYTES 15360u        /* 16 KiB task stack - 1 KiB margin */
 #define BYTES_PER_BLOCK 16u
 #define HEAP_TOTAL_BLOCKS 3500u         /* gc_init over 56 KiB: 875 ATB bytes x 4 */
+#define HEAP_MAX_BLOCKS (1u << 18)      /* the model's ceiling (4 MiB): far above the ESP32's RAM */
+#define MIN_NEW_AREA_BYTES 1024u        /* no split-heap area smaller than this is worth adding */
 #define SCHEDULER_DEPTH 8               /* MICROPY_SCHEDULER_DEPTH */
 #define LOCK_DEPTH_SHIFT 1              /* GC_LOCK_DEPTH_SHIFT: bit 0 flags a collection */
 #define DEFAULT_INTERRUPT_CHAR 3        /* Ctrl-C */
@@ -155,6 +157,7 @@ static const uint32_t allocation_pattern[] = {1, 1, 2, 8};
 #define PATTERN_LEN (sizeof allocation_pattern / sizeof allocation_pattern[0])
 
 typedef struct {
+    uint32_t total_blocks;
     uint32_t used_blocks;
     uint32_t one_blocks;
     uint32_t two_blocks;
@@ -182,11 +185,42 @@ static uint32_t allocation_size(uint32_t index, uint32_t blocks_left)
     return size < blocks_left ? size : blocks_left;
 }
 
+/* The pool blocks gc_init makes of an area: 16-byte blocks plus their
+ * allocation-table and finaliser bits (131 bits per block), in whole
+ * table bytes. */
+static uint32_t pool_blocks_of(size_t area_bytes)
+{
+    return (uint32_t)(area_bytes * 8u / (BYTES_PER_BLOCK * 8u + 3u)) & ~3u;
+}
+
+/* The heap's blocks, growing it as MicroPython's split heap does when
+ * `used` blocks no longer fit: each new area comes from the IDF heap, so
+ * esp32.idf_heap_info and "max new split" show it. */
+static uint32_t heap_blocks_for(uint64_t used)
+{
+    esim_device *board = esim_py_current_board_or_null();
+    if (board == NULL)
+        return HEAP_TOTAL_BLOCKS;
+    uint32_t total = pool_blocks_of(esim_device_gc_heap_bytes(board));
+    const esim_heaps *heaps = esim_device_heaps(board);
+    while (used > total && total < HEAP_MAX_BLOCKS && heaps != NULL) {
+        /* one area at a time, as allocations fail one by one on the board */
+        size_t needed = (size_t)(used - total) * (BYTES_PER_BLOCK * 8u + 3u) / 8u + 64u;
+        size_t largest = esim_heap_caps_largest_free_block(heaps, ESIM_MALLOC_CAP_DEFAULT);
+        if (needed > largest)
+            needed = largest;
+        if (needed < MIN_NEW_AREA_BYTES || esim_device_gc_heap_grow(board, needed) != ESP_OK)
+            break;
+        total = pool_blocks_of(esim_device_gc_heap_bytes(board));
+    }
+    return total ? total : HEAP_TOTAL_BLOCKS;
+}
+
 /* The first look in a boot sees the baseline; later ones add what CPython
  * allocated since. */
 static heap_model heap_now(micropython_state *st)
 {
-    heap_model m = {0, 0, 0, 0};
+    heap_model m = {0, 0, 0, 0, 0};
     boot_id now = current_boot();
     Py_ssize_t blocks = cpython_allocated_blocks();
     if (!same_boot(now, st->heap_boot)) {
@@ -195,7 +229,8 @@ static heap_model heap_now(micropython_state *st)
     }
     Py_ssize_t grown = blocks - st->blocks_at_boot;
     uint64_t used = HEAP_BASELINE_BLOCKS + (uint64_t)(grown > 0 ? grown : 0);
-    m.used_blocks = used > HEAP_TOTAL_BLOCKS ? HEAP_TOTAL_BLOCKS : (uint32_t)used;
+    m.total_blocks = heap_blocks_for(used);
+    m.used_blocks = used > m.total_blocks ? m.total_blocks : (uint32_t)used;
     for (uint32_t i = 0, left = m.used_blocks; left > 0; i++) {
         uint32_t size = allocation_size(i, left);
         m.one_blocks += size == 1;
@@ -229,12 +264,12 @@ static uint32_t pool_start(void)
 
 static int print_gc_info(const heap_model *m)
 {
-    uint32_t free_blocks = HEAP_TOTAL_BLOCKS - m->used_blocks;
+    uint32_t free_blocks = m->total_blocks - m->used_blocks;
     char line[256];
     snprintf(line, sizeof line,
         "GC: total: %u, used: %u, free: %u, max new split: %u\n"
         " No. of 1-blocks: %u, 2-blocks: %u, max blk sz: %u, max free sz: %u\n",
-        HEAP_TOTAL_BLOCKS * BYTES_PER_BLOCK, m->used_blocks * BYTES_PER_BLOCK,
+        m->total_blocks * BYTES_PER_BLOCK, m->used_blocks * BYTES_PER_BLOCK,
         free_blocks * BYTES_PER_BLOCK, (unsigned)max_new_split(),
         m->one_blocks, m->two_blocks, m->max_block, free_blocks);
     return write_out(line);
@@ -244,9 +279,12 @@ static int print_gc_info(const heap_model *m)
  * an allocation, '=' for its tail, '.' for a free block. */
 static void draw_blocks(const heap_model *m, char *kinds)
 {
+    /* the first area, the 56 KiB heap made at boot (areas the split heap
+     * added later are not drawn) */
+    uint32_t used = m->used_blocks < HEAP_TOTAL_BLOCKS ? m->used_blocks : HEAP_TOTAL_BLOCKS;
     uint32_t block = 0;
-    for (uint32_t i = 0; block < m->used_blocks; i++) {
-        uint32_t size = allocation_size(i, m->used_blocks - block);
+    for (uint32_t i = 0; block < used; i++) {
+        uint32_t size = allocation_size(i, used - block);
         kinds[block++] = 'h';
         for (uint32_t t = 1; t < size; t++)
             kinds[block++] = '=';
@@ -498,7 +536,7 @@ static PyObject *gc_mem_free(PyObject *module, PyObject *args, PyObject *kwargs)
     if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0) || esim_py_board() == NULL)
         return NULL;
     heap_model m = heap_now(state_of(module));
-    size_t free_bytes = (size_t)(HEAP_TOTAL_BLOCKS - m.used_blocks) * BYTES_PER_BLOCK;
+    size_t free_bytes = (size_t)(m.total_blocks - m.used_blocks) * BYTES_PER_BLOCK;
     return PyLong_FromSize_t(free_bytes + max_new_split());
 }
 

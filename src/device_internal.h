@@ -60,6 +60,8 @@ struct esim_device {
     esim_heaps *heaps;         /* ESP-IDF's heaps: RAM, refilled at every boot */
     uint32_t gc_heap;          /* MicroPython's heap this boot */
     size_t gc_heap_size;
+    size_t gc_areas_added;     /* split-heap areas taken from the IDF heap since */
+    size_t gc_added_bytes;
     uint32_t nvs_hash_blocks[ESIM_MAX_NVS_HASH_BLOCKS];   /* NVS's item hash list */
     size_t n_nvs_hash_blocks;
     uint32_t cpu_freq_hz;

@@ -16,6 +16,8 @@ void esim_firmware_heap_boot(esim_device *dev)
 {
     dev->gc_heap = 0;
     dev->gc_heap_size = 0;
+    dev->gc_areas_added = 0;
+    dev->gc_added_bytes = 0;
     dev->n_nvs_hash_blocks = 0;
     if (dev->heaps == NULL && esim_heaps_create(&dev->heaps) != ESP_OK)
         return;
@@ -31,6 +33,25 @@ void esim_device_gc_heap(const esim_device *dev, uint32_t *addr, size_t *size)
 {
     *addr = dev->gc_heap;
     *size = dev->gc_heap_size;
+}
+
+size_t esim_device_gc_heap_bytes(const esim_device *dev) { return dev->gc_heap_size + dev->gc_added_bytes; }
+
+esp_err_t esim_device_gc_heap_grow(esim_device *dev, size_t needed)
+{
+    if (dev->heaps == NULL || dev->gc_heap_size == 0)
+        return ESP_ERR_NO_MEM;
+    size_t size = esim_device_gc_heap_bytes(dev);
+    size_t largest = esim_heap_caps_largest_free_block(dev->heaps, ESIM_MALLOC_CAP_DEFAULT);
+    if (size < needed)
+        size = needed;
+    if (size > largest)
+        size = largest;
+    if (size < needed || esim_heap_caps_malloc(dev->heaps, size, ESIM_MALLOC_CAP_DEFAULT) == 0)
+        return ESP_ERR_NO_MEM;
+    dev->gc_areas_added++;
+    dev->gc_added_bytes += size;
+    return ESP_OK;
 }
 
 esp_err_t esim_device_heap_nvs_open(esim_device *dev)

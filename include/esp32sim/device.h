@@ -214,6 +214,15 @@ esim_stimulus *esim_device_stimulus(esim_device *dev);
 struct esim_heaps *esim_device_heaps(esim_device *dev);
 void esim_device_gc_heap(const esim_device *dev, uint32_t *addr, size_t *size);
 
+/* MicroPython's split heap (MICROPY_GC_SPLIT_HEAP_AUTO): when the GC
+ * heap cannot hold `needed` more bytes it adds an area from the IDF heap,
+ * as large as the heap is already (doubling it) or `needed` if more,
+ * limited to the largest free block (MALLOC_CAP_DEFAULT).
+ * ESP_ERR_NO_MEM when no block can hold `needed`. esim_device_gc_heap_bytes
+ * is the heap's size with every area added this boot. */
+esp_err_t esim_device_gc_heap_grow(esim_device *dev, size_t needed);
+size_t esim_device_gc_heap_bytes(const esim_device *dev);
+
 /* What the firmware allocates as it works: nvs_open's handle entry (esp32.NVS
  * objects are never closed: it stays until the next boot) —
  * ESP_ERR_NO_MEM when the heaps have no room, as nvs_open says — and the

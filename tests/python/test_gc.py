@@ -51,3 +51,18 @@ def test_threshold_collect_and_enable(board):
     assert gc.isenabled() is True
     with pytest.raises(TypeError, match="function takes 0 positional arguments but 1 were given"):
         gc.mem_free(1)
+
+
+def test_the_split_heap_grows_into_the_idf_heap(board):
+    idf_before = sum(h[1] for h in esp32.idf_heap_info(esp32.HEAP_DATA))
+    assert mem_info()["total"] == 56000
+    keep = [bytearray(8) for _ in range(6000)]     # more than the 56 KiB heap holds
+    info = mem_info()
+    assert info["total"] > 56000                    # areas were added ...
+    idf_after = sum(h[1] for h in esp32.idf_heap_info(esp32.HEAP_DATA))
+    assert idf_before - idf_after >= info["total"] - 56000   # ... taken from the IDF heap
+    assert info["max new split"] == max(h[2] for h in esp32.idf_heap_info(1 << 12))   # MALLOC_CAP_DEFAULT
+    assert len(keep) == 6000
+    board.reset()                                   # a reset gives it all back
+    assert mem_info()["total"] == 56000
+    assert sum(h[1] for h in esp32.idf_heap_info(esp32.HEAP_DATA)) == idf_before
