@@ -171,12 +171,15 @@ def test_mem_info_used_follows_allocations(board, capsys):
     assert used_bytes(capsys) < after
 
 
-def test_mem_info_used_is_capped_at_the_heap_size(board, capsys):
+def test_mem_info_used_is_capped_when_the_idf_heap_is_spent(board, capsys):
     used_bytes(capsys)
-    held = [object() for _ in range(HEAP_TOTAL)]
+    held = [object() for _ in range(HEAP_TOTAL)]     # far more than the ESP32's RAM holds
     micropython.mem_info()
     _, gc, blocks, _ = parse_mem_info(capsys.readouterr().out)
-    assert gc[:3] == [HEAP_TOTAL, HEAP_TOTAL, 0]
+    # the split heap grew into the IDF heap until no block was left to add
+    assert gc[0] > 3 * HEAP_TOTAL
+    assert gc[1] == gc[0] and gc[2] == 0
+    assert gc[3] < 64 * 1024                          # max new split: what is left is small
     assert blocks[3] == 0
     assert len(held) == HEAP_TOTAL
 
