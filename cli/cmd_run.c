@@ -262,7 +262,7 @@ static int start_interpreter(int argc, char **argv, esim_device *dev)
         return -1;
     }
     PyObject *ext = PyImport_ImportModule("_esp32sim");
-    if (ext == NULL || esim_py_install_time(1) < 0) {
+    if (ext == NULL || esim_py_install_time(1) < 0 || esim_py_install_board_sys() < 0) {
         Py_XDECREF(ext);
         PyErr_Print();
         return -1;

@@ -138,6 +138,30 @@ PyObject *esim_py_make_control(void);      /* modesp32sim.c: the esp32sim module
  * virtual clock. Returns 0 or -1 with an exception set. */
 int esim_py_install_time(int board_mode);
 
+/* ---- the board's identity (modsys.c) ---- */
+
+/* What MicroPython's ESP32_GENERIC firmware calls the chip
+ * (sys.implementation._machine, os.uname().machine), and the build date
+ * os.uname().version reports. */
+#define ESIM_PY_BOARD_MACHINE "Generic ESP32 module with ESP32"
+#define ESIM_PY_FIRMWARE_DATE "2026-04-06"
+
+/* The MicroPython version of the simulated firmware, from
+ * ESIM_FIRMWARE_VERSION ("v1.28.0-..." gives 1, 28, 0). */
+void esim_py_firmware_version(int version[3]);
+
+/* Board mode (the esp32sim command): sys.platform becomes "esp32" and
+ * sys.implementation the firmware's (name "micropython", version
+ * (1, 28, 0, ''), _machine, _mpy, _build), keeping CPython's cache_tag.
+ * Returns 0 or -1 with an exception set. */
+int esim_py_install_board_sys(void);
+
+/* machine.NAME when NAME is a class a board has but the simulator does not
+ * model (UART, I2C, SPI, PWM ...): sets `exc_type` (AttributeError for
+ * machine.NAME, ImportError for `from machine import NAME`) with a message
+ * naming it and returns 1; otherwise returns 0 with nothing set. */
+int esim_py_machine_unsimulated(const char *name, PyObject *exc_type);
+
 /* esp32.Partition (esp32_partition.c): create the type and add it to the
  * esp32 module. Returns 0 or -1 with an exception set. */
 int esim_py_add_partition_type(PyObject *esp32_module);

@@ -5,6 +5,9 @@
  * __import__ gives the board's os for os/uos and looks for other modules
  * on the board first (the current directory, then /lib, as MicroPython's
  * sys.path ['', '.frozen', '/lib'] does), falling back to CPython's import.
+ * It also serves the u-names MicroPython accepts (ujson is json), refuses
+ * the firmware modules the simulator does not model with a message naming
+ * them, and resolves relative imports as MicroPython does.
  *
  * Modules loaded from the board are kept in a dict of board modules (and
  * in sys.modules when the name is free); the dict is emptied when another
@@ -384,28 +387,178 @@ static int import_chain(esim_boardfs *fs, PyObject *modules, const char *fullnam
 
 /* ---- __import__ ---- */
 
-static PyObject *host_import(PyObject *args, PyObject *kwargs)
+/* One call of the board's __import__, its arguments made plain. */
+typedef struct {
+    PyObject *name;       /* as given: relative names come without their dots */
+    PyObject *globals;    /* the importer's globals, or NULL */
+    PyObject *locals;     /* or NULL */
+    PyObject *fromlist;   /* a non-empty list or tuple, or NULL for none */
+    int level;
+} import_request;
+
+/* CPython's own __import__ (borrowed from its builtins module). */
+static PyObject *host_import(const import_request *req, PyObject *name)
 {
     PyObject *builtins = import_host_module("builtins");
-    if (builtins == NULL)
-        return NULL;
-    PyObject *imp = PyObject_GetAttrString(builtins, "__import__");
-    Py_DECREF(builtins);
+    PyObject *imp = builtins ? PyObject_GetAttrString(builtins, "__import__") : NULL;
+    Py_XDECREF(builtins);
     if (imp == NULL)
         return NULL;
-    PyObject *r = PyObject_Call(imp, args, kwargs);
+    PyObject *none = Py_None;
+    if (req->level > 0)
+        name = req->name;   /* CPython resolves it against the globals again */
+    PyObject *r = PyObject_CallFunction(imp, "OOOOi", name, req->globals ? req->globals : none,
+                                        req->locals ? req->locals : none, req->fromlist ? req->fromlist : none,
+                                        req->level);
     Py_DECREF(imp);
     return r;
 }
 
-static PyObject *board_os_module(void)
+/* ---- names that are never board files ---- */
+
+/* The u-names MicroPython v1.28 still accepts: each extensible built-in
+ * module may be imported as uNAME (and sys as usys). uzlib is the name
+ * older firmware gave zlib. uctypes is a module of its own. */
+static const struct {
+    const char *name;
+    const char *module;
+} u_aliases[] = {
+    {"uarray", "array"}, {"uasyncio", "asyncio"}, {"ubinascii", "binascii"}, {"ucollections", "collections"},
+    {"uerrno", "errno"}, {"uhashlib", "hashlib"}, {"uheapq", "heapq"}, {"uio", "io"}, {"ujson", "json"},
+    {"umachine", "machine"}, {"uos", "os"}, {"uplatform", "platform"}, {"urandom", "random"}, {"ure", "re"},
+    {"uselect", "select"}, {"ustruct", "struct"}, {"usys", "sys"}, {"utime", "time"}, {"uzlib", "zlib"},
+};
+
+/* Modules of the board's firmware the simulator does not model (CPython's
+ * socket and ssl are kept from board code too: they would reach the host's
+ * network). */
+#define NO_RADIO "no Wi-Fi or Bluetooth"
+#define NO_NETWORK "no network"
+#define NO_ONEWIRE "no 1-Wire or DHT sensors"
+static const struct {
+    const char *name;
+    const char *why;   /* NULL: no reason worth adding */
+} unsimulated_modules[] = {
+    {"network", NO_RADIO}, {"bluetooth", NO_RADIO}, {"espnow", NO_RADIO}, {"_espnow", NO_RADIO},
+    {"socket", NO_NETWORK}, {"usocket", NO_NETWORK}, {"ssl", NO_NETWORK}, {"ussl", NO_NETWORK},
+    {"tls", NO_NETWORK}, {"webrepl", NO_NETWORK}, {"_webrepl", NO_NETWORK}, {"webrepl_setup", NO_NETWORK},
+    {"websocket", NO_NETWORK}, {"ntptime", NO_NETWORK}, {"requests", NO_NETWORK}, {"urequests", NO_NETWORK},
+    {"mip", NO_NETWORK}, {"upip", NO_NETWORK},
+    {"dht", NO_ONEWIRE}, {"onewire", NO_ONEWIRE}, {"_onewire", NO_ONEWIRE}, {"ds18x20", NO_ONEWIRE},
+    {"framebuf", NULL}, {"btree", NULL}, {"esp", NULL}, {"cryptolib", NULL},
+};
+
+static const char *u_alias_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof u_aliases / sizeof u_aliases[0]; i++)
+        if (strcmp(name, u_aliases[i].name) == 0)
+            return u_aliases[i].module;
+    return NULL;
+}
+
+static PyObject *raise_unsimulated(const char *name, const char *why)
+{
+    return PyErr_Format(PyExc_ImportError, "esp32sim: the '%s' module is not simulated%s%s%s", name,
+                        why ? " (" : "", why ? why : "", why ? ")" : "");
+}
+
+/* NULL with ImportError set when `top` is a module the simulator lacks. */
+static bool refuse_unsimulated(const char *top)
+{
+    for (size_t i = 0; i < sizeof unsimulated_modules / sizeof unsimulated_modules[0]; i++)
+        if (strcmp(top, unsimulated_modules[i].name) == 0) {
+            raise_unsimulated(top, unsimulated_modules[i].why);
+            return true;
+        }
+    return false;
+}
+
+/* Attribute `name` of _esp32sim; with `optional`, NULL (no error) when it
+ * has none. */
+static PyObject *ext_attribute(const char *name, bool optional)
 {
     PyObject *ext = import_host_module("_esp32sim");
     if (ext == NULL)
         return NULL;
-    PyObject *os = PyObject_GetAttrString(ext, "os");
+    PyObject *attr = optional && !PyObject_HasAttrString(ext, name) ? NULL : PyObject_GetAttrString(ext, name);
     Py_DECREF(ext);
-    return os;
+    return attr;
+}
+
+/* What board code gets for a firmware module the board's __import__
+ * serves itself: the board's os, the board's gc when the binding has one,
+ * else CPython's module. */
+static PyObject *served_module(const char *module)
+{
+    if (strcmp(module, "os") == 0)
+        return ext_attribute("os", false);
+    if (strcmp(module, "gc") == 0) {
+        PyObject *gc = ext_attribute("gc", true);
+        if (gc != NULL || PyErr_Occurred())
+            return gc;
+    }
+    return import_host_module(module);
+}
+
+/* os, gc and the u-names: *handled set when `top` is one of them. None of
+ * them has submodules on the board. */
+static PyObject *import_served(const char *fullname, const char *top, bool *handled)
+{
+    const char *module = u_alias_of(top);
+    if (module == NULL && (strcmp(top, "os") == 0 || strcmp(top, "gc") == 0))
+        module = top;
+    *handled = module != NULL;
+    if (module == NULL)
+        return NULL;
+    if (strcmp(fullname, top) != 0)
+        return PyErr_Format(PyExc_ImportError, "no module named '%s'", fullname);
+    return served_module(module);
+}
+
+/* True when the ModuleNotFoundError set is about `name` itself. */
+static bool missing_module_is(const char *name)
+{
+    if (!PyErr_ExceptionMatches(PyExc_ModuleNotFoundError))
+        return false;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *missing = value ? PyObject_GetAttrString(value, "name") : NULL;
+    bool same = missing != NULL && PyUnicode_Check(missing) && PyUnicode_CompareWithASCIIString(missing, name) == 0;
+    Py_XDECREF(missing);
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+    return same;
+}
+
+/* A firmware module CPython has no module for is one the simulator lacks. */
+static PyObject *import_firmware_module(const import_request *req, PyObject *name, const char *top)
+{
+    PyObject *mod = host_import(req, name);
+    if (mod == NULL && missing_module_is(top)) {
+        PyErr_Clear();
+        return raise_unsimulated(top, NULL);
+    }
+    return mod;
+}
+
+/* from machine import UART: the board's message rather than CPython's
+ * "cannot import name". */
+static int check_machine_names(const char *top, PyObject *mod, PyObject *fromlist)
+{
+    if (mod == NULL || fromlist == NULL || (strcmp(top, "machine") != 0 && strcmp(top, "umachine") != 0))
+        return 0;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fromlist); i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(fromlist, i);
+        const char *s = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
+        if (s == NULL) {
+            PyErr_Clear();
+            continue;
+        }
+        if (!PyObject_HasAttr(mod, item) && esim_py_machine_unsimulated(s, PyExc_ImportError))
+            return -1;
+    }
+    return 0;
 }
 
 /* The absolute name of a relative import made inside a board package, or
@@ -477,68 +630,113 @@ static PyObject *import_result(PyObject *modules, PyObject *leaf, const char *fu
     return Py_XNewRef(mod);
 }
 
-static PyObject *import_os(const char *fullname, bool *handled)
-{
-    *handled = true;
-    if (strcmp(fullname, "os") == 0 || strcmp(fullname, "uos") == 0)
-        return board_os_module();
-    if (strncmp(fullname, "os.", 3) == 0 || strncmp(fullname, "uos.", 4) == 0)
-        return PyErr_Format(PyExc_ImportError, "no module named '%s'", fullname);
-    *handled = false;
-    return NULL;
-}
-
-static PyObject *import_from_board(PyObject *fullname_obj, PyObject *fromlist, int level, PyObject *args,
-                                   PyObject *kwargs)
+static PyObject *import_from_board(PyObject *fullname_obj, const import_request *req)
 {
     const char *fullname = PyUnicode_AsUTF8(fullname_obj);
     if (fullname == NULL)
         return NULL;
-    bool handled = false;
-    PyObject *os = import_os(fullname, &handled);
-    if (handled)
-        return os;
     char top[MODULE_NAME_MAX + 1];
     snprintf(top, sizeof top, "%s", fullname);
     top[strcspn(top, ".")] = '\0';
+    bool handled = false;
+    PyObject *served = import_served(fullname, top, &handled);
+    if (!handled && refuse_unsimulated(top))
+        return NULL;
+    if (handled)
+        return check_machine_names(top, served, req->fromlist) < 0 ? (Py_XDECREF(served), NULL) : served;
     esim_device *dev = NULL;
     esim_boardfs *fs = current_fs(&dev);
     if (dev == NULL)
         return NULL;
-    if (fs == NULL || is_micropython_module(top) || !valid_module_name(fullname))
-        return host_import(args, kwargs);
+    if (fs == NULL || is_micropython_module(top) || !valid_module_name(fullname)) {
+        PyObject *mod = is_micropython_module(top) ? import_firmware_module(req, fullname_obj, top)
+                                                   : host_import(req, fullname_obj);
+        return check_machine_names(top, mod, req->fromlist) < 0 ? (Py_XDECREF(mod), NULL) : mod;
+    }
     PyObject *modules = board_modules(dev);
     PyObject *leaf = NULL;
     int found = modules ? import_chain(fs, modules, fullname, false, &leaf) : -1;
     if (found <= 0)
-        return found < 0 ? NULL : host_import(args, kwargs);
-    PyObject *r = import_fromlist(fs, modules, leaf, fromlist) < 0 ? NULL
-                                                                    : import_result(modules, leaf, fullname, fromlist, level);
+        return found < 0 ? NULL : host_import(req, fullname_obj);
+    PyObject *r = import_fromlist(fs, modules, leaf, req->fromlist) < 0
+                      ? NULL
+                      : import_result(modules, leaf, fullname, req->fromlist, req->level);
     Py_DECREF(leaf);
     return r;
+}
+
+/* A relative import. MicroPython resolves it against the calling module
+ * whatever globals are passed (libraries call __import__(name, None, None,
+ * (), 1)); with nothing to go up from it says "can't perform relative
+ * import". */
+static PyObject *import_relative(import_request *req)
+{
+    if (req->globals == NULL || !PyDict_Check(req->globals))
+        req->globals = PyEval_GetGlobals();   /* the caller's, borrowed */
+    if (req->globals == NULL)
+        return PyErr_Format(PyExc_ImportError, "can't perform relative import");
+    esim_device *dev = NULL;
+    esim_boardfs *fs = current_fs(&dev);
+    if (dev == NULL)
+        return NULL;
+    PyObject *modules = fs ? board_modules(dev) : NULL;
+    if (fs != NULL && modules == NULL)
+        return NULL;
+    PyObject *full = modules ? relative_name(modules, req->name, req->globals, req->level) : NULL;
+    if (full != NULL) {
+        PyObject *r = import_from_board(full, req);
+        Py_DECREF(full);
+        return r;
+    }
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *pkg = PyDict_GetItemString(req->globals, "__package__");
+    bool in_package = (pkg != NULL && PyUnicode_Check(pkg) && PyUnicode_GET_LENGTH(pkg) > 0) ||
+                      PyDict_GetItemString(req->globals, "__path__") != NULL;
+    if (!in_package)
+        return PyErr_Format(PyExc_ImportError, "can't perform relative import");
+    return host_import(req, req->name);
+}
+
+/* The fromlist as CPython's import machinery takes it. MicroPython returns
+ * the leaf module for any fromlist but None (micropython-lib passes True);
+ * ("__name__",) asks for the leaf and imports nothing more, as every
+ * module has that attribute. */
+static PyObject *plain_fromlist(PyObject *fromlist)
+{
+    if (fromlist == NULL || fromlist == Py_None)
+        return NULL;
+    if ((PyTuple_Check(fromlist) || PyList_Check(fromlist)) && PySequence_Size(fromlist) > 0)
+        return PySequence_Tuple(fromlist);
+    return Py_BuildValue("(s)", "__name__");
 }
 
 static PyObject *board_import(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     (void)self;
     static char *kwlist[] = {"name", "globals", "locals", "fromlist", "level", NULL};
-    PyObject *name, *globals = NULL, *locals = NULL, *fromlist = NULL;
-    int level = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "U|OOOi:__import__", kwlist, &name, &globals, &locals,
-                                     &fromlist, &level))
+    import_request req = {NULL, NULL, NULL, NULL, 0};
+    PyObject *fromlist = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "U|OOOi:__import__", kwlist, &req.name, &req.globals,
+                                     &req.locals, &fromlist, &req.level))
         return NULL;
-    if (level == 0)
-        return import_from_board(name, fromlist, level, args, kwargs);
-    esim_device *dev = NULL;
-    esim_boardfs *fs = current_fs(&dev);
-    if (dev == NULL)
+    if (req.level < 0)
+        return PyErr_Format(PyExc_ValueError, "level must be >= 0");
+    if (req.globals == Py_None)
+        req.globals = NULL;
+    if (req.locals == Py_None)
+        req.locals = NULL;
+    req.fromlist = plain_fromlist(fromlist);
+    if (req.fromlist == NULL && PyErr_Occurred())
         return NULL;
-    PyObject *modules = fs ? board_modules(dev) : NULL;
-    PyObject *full = modules ? relative_name(modules, name, globals, level) : NULL;
-    if (full == NULL)
-        return PyErr_Occurred() ? NULL : host_import(args, kwargs);
-    PyObject *r = import_from_board(full, fromlist, level, args, kwargs);
-    Py_DECREF(full);
+    PyObject *r;
+    if (req.level > 0)
+        r = import_relative(&req);
+    else if (PyUnicode_GET_LENGTH(req.name) == 0)
+        r = PyErr_Format(PyExc_ValueError, "Empty module name");
+    else
+        r = import_from_board(req.name, &req);
+    Py_XDECREF(req.fromlist);
     return r;
 }
 

@@ -4,6 +4,8 @@
  *
  * Behaviour follows ports/esp32/modmachine.c and extmod/machine_mem.c of
  * MicroPython (ESP32, 32-bit small ints, ERROR_REPORTING_NORMAL). */
+#include <string.h>
+
 #include "binding.h"
 
 #include "esp32sim/sleep.h"
@@ -386,6 +388,43 @@ static int add_mem_views(PyObject *module)
     return err ? -1 : 0;
 }
 
+/* ---- classes a board has that the simulator does not model ---- */
+
+static const struct {
+    const char *name;
+    const char *why;   /* NULL: no reason worth adding */
+} unsimulated_classes[] = {
+    {"UART", "no serial devices"}, {"I2C", "no I2C devices"}, {"SoftI2C", "no I2C devices"},
+    {"SPI", "no SPI devices"}, {"SoftSPI", "no SPI devices"}, {"I2S", "no audio devices"},
+    {"SDCard", "no SD card"}, {"PWM", NULL}, {"DAC", NULL}, {"ADCBlock", NULL}, {"WDT", NULL},
+    {"Timer", NULL}, {"Signal", NULL}, {"Encoder", NULL}, {"Counter", NULL},
+};
+
+int esim_py_machine_unsimulated(const char *name, PyObject *exc_type)
+{
+    for (size_t i = 0; i < sizeof unsimulated_classes / sizeof unsimulated_classes[0]; i++) {
+        if (strcmp(name, unsimulated_classes[i].name) != 0)
+            continue;
+        const char *why = unsimulated_classes[i].why;
+        PyErr_Format(exc_type, "esp32sim: machine.%s is not simulated%s%s%s", name, why ? " (" : "",
+                     why ? why : "", why ? ")" : "");
+        return 1;
+    }
+    return 0;
+}
+
+/* Module __getattr__ (PEP 562): called for names the module lacks. */
+static PyObject *machine___getattr__(PyObject *self, PyObject *name)
+{
+    (void)self;
+    const char *s = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+    if (s == NULL && PyErr_Occurred())
+        return NULL;
+    if (s == NULL || !esim_py_machine_unsimulated(s, PyExc_AttributeError))
+        PyErr_Format(PyExc_AttributeError, "module 'machine' has no attribute %R", name);
+    return NULL;
+}
+
 /* ---- the module ---- */
 
 #define MACHINE_FN(name, doc) \
@@ -405,6 +444,7 @@ static PyMethodDef machine_functions[] = {
     MACHINE_FN(wake_pins, "wake_pins(): the GPIOs that woke the board through ext1, as a tuple."),
     MACHINE_FN(disable_irq, "disable_irq(): mask interrupts, return the previous state."),
     MACHINE_FN(enable_irq, "enable_irq(state): restore the state disable_irq() returned."),
+    {"__getattr__", machine___getattr__, METH_O, "__getattr__(name): names a board has but the simulator lacks."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -543,7 +543,7 @@ static PyObject *gc_mem_free(PyObject *module, PyObject *args, PyObject *kwargs)
 /* CPython's collector, called for its garbage; MicroPython returns None. */
 static PyObject *call_host_gc(const char *name)
 {
-    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *gc = PyImport_ImportModuleLevel("gc", NULL, NULL, NULL, 0);   /* CPython's, not the board's */
     PyObject *r = gc ? PyObject_CallMethod(gc, name, NULL) : NULL;
     Py_XDECREF(gc);
     return r;

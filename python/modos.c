@@ -3,6 +3,7 @@
  * OSError(errno) printed as "[Errno 2] ENOENT", and OSError(ENODEV) for a
  * board without a filesystem. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "binding.h"
@@ -291,8 +292,12 @@ static PyObject *os_uname(PyObject *module, PyObject *args, PyObject *kwargs)
     PyObject *type = PyObject_GetAttrString(module, "_uname_result");
     if (type == NULL)
         return NULL;
-    PyObject *values = Py_BuildValue("(sssss)", "esp32", "esp32", "1.28.0", "v1.28.0 on 2026-04-06",
-                                     "Generic ESP32 module with ESP32");
+    int v[3];
+    esim_py_firmware_version(v);
+    char release[40];
+    snprintf(release, sizeof release, "%d.%d.%d", v[0], v[1], v[2]);
+    PyObject *values = Py_BuildValue("(sssss)", "esp32", "esp32", release,
+                                     ESIM_FIRMWARE_VERSION " on " ESIM_PY_FIRMWARE_DATE, ESIM_PY_BOARD_MACHINE);
     PyObject *r = values ? PyObject_CallOneArg(type, values) : NULL;
     Py_XDECREF(values);
     Py_DECREF(type);

@@ -324,7 +324,8 @@ def test_sync_uname_urandom_sep(fsboard):
     """)
     assert g["s"] is None
     u = g["u"]
-    assert tuple(u) == ("esp32", "esp32", "1.28.0", "v1.28.0 on 2026-04-06", "Generic ESP32 module with ESP32")
+    assert tuple(u) == ("esp32", "esp32", "1.28.0", "v1.28.0-esp32sim-0.1.0 on 2026-04-06",
+                        "Generic ESP32 module with ESP32")
     assert (u.sysname, u.nodename, u.release, u.machine) == ("esp32", "esp32", "1.28.0",
                                                             "Generic ESP32 module with ESP32")
     assert u.version.startswith("v1.28.0")
