@@ -230,6 +230,10 @@ int esim_py_add_bitstream(PyObject *machine_module);
  * `from machine import bitstream` leaves it). */
 PyObject *esim_py_make_neopixel(PyObject *machine_module);
 
+/* The uctypes module (moductypes.c): MicroPython's uctypes over the
+ * current board's address map and host buffers (docs/uctypes.md). */
+PyObject *esim_py_make_uctypes(void);
+
 /* ---- board code and the board's filesystem (boardfs_py.c, modos.c) ---- */
 
 /* The board's os module (also importable by board code as uos): listdir,
