@@ -462,15 +462,35 @@ static PyObject *raise_unsimulated(const char *name, const char *why)
                         why ? " (" : "", why ? why : "", why ? ")" : "");
 }
 
-/* NULL with ImportError set when `top` is a module the simulator lacks. */
-static bool refuse_unsimulated(const char *top)
+/* True when `top` is a module the simulator lacks. */
+static bool is_unsimulated(const char *top)
 {
     for (size_t i = 0; i < sizeof unsimulated_modules / sizeof unsimulated_modules[0]; i++)
-        if (strcmp(top, unsimulated_modules[i].name) == 0) {
-            raise_unsimulated(top, unsimulated_modules[i].why);
+        if (strcmp(top, unsimulated_modules[i].name) == 0)
             return true;
-        }
     return false;
+}
+
+/* NULL with ImportError set: `top` is a module the simulator lacks. */
+static PyObject *refuse_unsimulated(const char *top)
+{
+    for (size_t i = 0; i < sizeof unsimulated_modules / sizeof unsimulated_modules[0]; i++)
+        if (strcmp(top, unsimulated_modules[i].name) == 0)
+            return raise_unsimulated(top, unsimulated_modules[i].why);
+    return NULL;
+}
+
+/* An unsimulated module board code put in sys.modules itself (a stand-in,
+ * as MicroPython's import looks at loaded modules before its built-in
+ * ones), else the ImportError naming it. */
+static PyObject *stand_in_or_refuse(PyObject *fullname, const char *top)
+{
+    if (PyUnicode_CompareWithASCIIString(fullname, top) == 0) {
+        PyObject *mod = PyDict_GetItemWithError(PyImport_GetModuleDict(), fullname);
+        if (mod != NULL || PyErr_Occurred())
+            return Py_XNewRef(mod);
+    }
+    return refuse_unsimulated(top);
 }
 
 /* Attribute `name` of _esp32sim; with `optional`, NULL (no error) when it
@@ -640,8 +660,8 @@ static PyObject *import_from_board(PyObject *fullname_obj, const import_request 
     top[strcspn(top, ".")] = '\0';
     bool handled = false;
     PyObject *served = import_served(fullname, top, &handled);
-    if (!handled && refuse_unsimulated(top))
-        return NULL;
+    if (!handled && is_unsimulated(top))
+        return stand_in_or_refuse(fullname_obj, top);
     if (handled)
         return check_machine_names(top, served, req->fromlist) < 0 ? (Py_XDECREF(served), NULL) : served;
     esim_device *dev = NULL;

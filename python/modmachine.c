@@ -281,6 +281,10 @@ static PyObject *machine_enable_irq(PyObject *module, PyObject *args, PyObject *
 
 /* ---- mem8 / mem16 / mem32 ---- */
 
+/* Each load costs 1 µs of virtual time, as a clock read does, so a loop
+ * polling a register or RTC memory (the ULP's results) gets somewhere. */
+#define MEM_READ_COST_US 1
+
 typedef struct {
     PyObject_HEAD
     unsigned elem_size;   /* 1, 2 or 4 bytes */
@@ -314,6 +318,8 @@ static PyObject *mem_load(PyObject *obj, PyObject *index)
         return esim_py_panic("LoadProhibited");
     if (err)
         return esim_py_raise_esp_err(err);
+    if (esim_py_let_time_pass(board, MEM_READ_COST_US) < 0)
+        return NULL;
     /* mp_obj_new_int takes a signed machine word: a 32-bit load with bit 31
      * set comes back negative on the board. */
     return PyLong_FromLong((long)(int32_t)value);

@@ -480,6 +480,31 @@ def test_packages(fsboard, fs_root):
         run("from pkg import nope")
 
 
+def test_a_stand_in_put_in_sys_modules_serves_an_unsimulated_module(fsboard):
+    # MicroPython's import looks at loaded modules before its built-in ones,
+    # so a script can supply its own btree (or network) before importing a
+    # library that needs one.
+    with pytest.raises(ImportError, match="the 'btree' module is not simulated"):
+        run("import btree")
+    try:
+        g = run("""
+            import sys
+            stand_in = type(sys)('btree')
+            stand_in.open = lambda f: 'db'
+            sys.modules['btree'] = stand_in
+            import btree
+            from btree import open as btree_open
+            r = (btree is stand_in, btree_open(None))
+        """)
+        assert g["r"] == (True, "db")
+        with pytest.raises(ImportError, match="no module named 'btree.sub'|not simulated"):
+            run("import btree.sub")
+    finally:
+        sys.modules.pop("btree", None)
+    with pytest.raises(ImportError, match="the 'btree' module is not simulated"):
+        run("import btree")
+
+
 def test_package_directory_wins_over_module_file(fsboard, fs_root):
     write(fs_root, "lib/both/__init__.py", "KIND = 'package'\n")
     write(fs_root, "lib/both.py", "KIND = 'module'\n")

@@ -221,6 +221,18 @@ def test_mem32_with_bit_31_set_reads_negative(board):
     assert machine.mem16[RTC_SLOW] == 0xFFFF              # narrower loads stay positive
 
 
+def test_mem_loads_cost_a_microsecond_and_stores_none(board):
+    # As a clock read does: a loop polling memory lets time pass.
+    start = board.time_us
+    machine.mem32[RTC_SLOW] = 1
+    machine.mem8[RTC_SLOW] = 2
+    assert board.time_us == start
+    machine.mem32[RTC_SLOW]
+    machine.mem16[RTC_SLOW]
+    machine.mem8[RTC_SLOW]
+    assert board.time_us == start + 3
+
+
 def test_mem_store_truncates_the_value(board):
     machine.mem32[RTC_SLOW] = -1
     assert machine.mem8[RTC_SLOW] == 0xFF

@@ -115,6 +115,24 @@ def test_counter_example_counts_as_time_passes(board, fixtures_dir):
     assert 1009 <= counter(board) <= 1011
 
 
+def test_polling_rtc_memory_without_sleeping_sees_the_ulp_count(board):
+    # A script that only reads mem32 in a loop (no sleep, no clock read), as
+    # the ULP examples do: each load lets time pass, so the ULP's timer fires.
+    ulp = esp32.ULP()
+    ulp.set_wakeup_period(0, 50_000)                # one run per 50 ms
+    ulp.load_binary(0, ulp_binary([0x1000, move_imm(3, 0), ld(2, 3), add_imm(2, 2, 1), st(2, 3), HALT]))
+    ulp.run(4)
+    seen = []
+    for _ in range(1_000_000):                      # about a second of loads
+        value = counter(board)
+        if not seen or value != seen[-1]:
+            seen.append(value)
+        if len(seen) == 4:
+            break
+    assert seen == [0x1000, 0x1001, 0x1002, 0x1003]
+    assert 100_000 <= board.time_us <= 160_000      # the 2nd and 3rd run came 50 ms apart
+
+
 def test_ulp_runs_through_deep_sleep(board, fixtures_dir):
     ulp = esp32.ULP()
     ulp.load_binary(0, (fixtures_dir / "ulp" / "counter.ulp").read_bytes())
