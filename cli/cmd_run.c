@@ -401,6 +401,7 @@ static PyObject *run_file(const char *path)
 static boot_outcome outcome_of_exception(int *status)
 {
     PyObject *type, *exc, *tb;
+    esim_py_heap_guard_pause();   /* the firmware reports without the heap */
     PyErr_Fetch(&type, &exc, &tb);
     PyErr_NormalizeException(&type, &exc, &tb);
     if (tb != NULL)
@@ -409,6 +410,7 @@ static boot_outcome outcome_of_exception(int *status)
     Py_XDECREF(type);
     Py_XDECREF(exc);
     Py_XDECREF(tb);
+    esim_py_heap_guard_resume();
     return outcome;
 }
 
@@ -434,7 +436,9 @@ static boot_outcome run_boot_scripts(const char *script, int *status)
         return outcome_of_exception(status);
     if (esim_py_run_board_file("/boot.py", globals) < 0)
         return outcome_of_exception(status);
-    return run_main(script, globals, status);
+    boot_outcome outcome = run_main(script, globals, status);
+    esim_py_heap_unlock_all();   /* the soft reset's gc_init */
+    return outcome;
 }
 
 static int script_readable(const char *cmd, const char *path)
@@ -577,7 +581,13 @@ static const char repl_prelude[] =
     "    else:\n"
     "        _default(t, v, tb)\n"
     "sys.excepthook = _esp32sim_hook\n"
-    "del _esp32sim_hook\n";
+    "del _esp32sim_hook\n"
+    "class _esp32sim_ps1:\n"
+    "    def __str__(self, _unlock=__import__('_esp32sim')._heap_unlock_all):\n"
+    "        _unlock()\n"
+    "        return '>>> '\n"
+    "sys.ps1 = _esp32sim_ps1()\n"
+    "del _esp32sim_ps1\n";
 
 /* One boot up to the prompt (boot.py, main.py), then the prompt. A reset
  * at the prompt starts the session afresh (see the prelude). */

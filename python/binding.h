@@ -31,6 +31,40 @@ esim_device *esim_py_current_board_or_null(void);
  * opened after another was closed may reuse its address). */
 uint64_t esim_py_board_generation(void);
 
+/* Which boot of which board: a reset (hard or soft) starts a new boot, and
+ * so does another board made current. What firmware state belongs to
+ * (IRQ handlers, RMT channels, the heap lock, scheduled calls) lasts one. */
+typedef struct {
+    uint64_t generation;
+    uint32_t boot_count;
+    bool soft_reset;
+} esim_py_boot_key;
+
+/* The boot `dev` is in, and the current board's (generation only, no
+ * board yet: nothing of a boot can exist then). */
+esim_py_boot_key esim_py_boot_of(const esim_device *dev);
+esim_py_boot_key esim_py_boot_now(void);
+bool esim_py_same_boot(esim_py_boot_key a, esim_py_boot_key b);
+
+/* ---- micropython.heap_lock (heap_guard.c) ---- */
+
+/* Lock or unlock the board's heap (the lock nests, in a 16-bit counter as
+ * on the board); both return the depth after the change. While it is
+ * locked, allocations by board code fail with MemoryError. A new boot
+ * starts unlocked; unlock_all is the REPL prompt's forced unlock. */
+unsigned esim_py_heap_lock(void);
+unsigned esim_py_heap_unlock(void);
+void esim_py_heap_unlock_all(void);
+
+/* Output the board makes without its heap (print, error reports) runs
+ * with the guard paused; pauses nest. */
+void esim_py_heap_guard_pause(void);
+void esim_py_heap_guard_resume(void);
+
+/* True when the instruction board code is running makes MicroPython
+ * allocate too (bytecode_site.c). */
+bool esim_py_board_code_allocates(void);
+
 /* ---- exceptions ---- */
 
 /* MicroPython's check_esp_err: raise OSError(pcode, 'ESP_ERR_...'), or
@@ -233,6 +267,10 @@ PyObject *esim_py_make_neopixel(PyObject *machine_module);
 /* The uctypes module (moductypes.c): MicroPython's uctypes over the
  * current board's address map and host buffers (docs/uctypes.md). */
 PyObject *esim_py_make_uctypes(void);
+
+/* The board's platform module and sys.version string (modplatform.c). */
+PyObject *esim_py_make_platform(void);
+PyObject *esim_py_board_sys_version(void);
 
 /* ---- board code and the board's filesystem (boardfs_py.c, modos.c) ---- */
 

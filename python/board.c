@@ -37,3 +37,20 @@ esim_device *esim_py_current_board_or_null(void)
 {
     return current_board;
 }
+
+esim_py_boot_key esim_py_boot_of(const esim_device *dev)
+{
+    esim_py_boot_key k = {generation, esim_device_boot_count(dev), esim_device_soft_reset_since_boot(dev)};
+    return k;
+}
+
+esim_py_boot_key esim_py_boot_now(void)
+{
+    esim_py_boot_key none = {generation, 0, false};
+    return current_board != NULL ? esim_py_boot_of(current_board) : none;
+}
+
+bool esim_py_same_boot(esim_py_boot_key a, esim_py_boot_key b)
+{
+    return a.generation == b.generation && a.boot_count == b.boot_count && a.soft_reset == b.soft_reset;
+}

@@ -506,12 +506,14 @@ static PyObject *ext_attribute(const char *name, bool optional)
 }
 
 /* What board code gets for a firmware module the board's __import__
- * serves itself: the board's os, the board's gc when the binding has one,
- * else CPython's module. */
+ * serves itself: the board's os and platform, the board's gc when the
+ * binding has one, else CPython's module. */
 static PyObject *served_module(const char *module)
 {
     if (strcmp(module, "os") == 0)
         return ext_attribute("os", false);
+    if (strcmp(module, "platform") == 0)
+        return ext_attribute("platform", false);
     if (strcmp(module, "gc") == 0) {
         PyObject *gc = ext_attribute("gc", true);
         if (gc != NULL || PyErr_Occurred())
@@ -520,12 +522,12 @@ static PyObject *served_module(const char *module)
     return import_host_module(module);
 }
 
-/* os, gc and the u-names: *handled set when `top` is one of them. None of
+/* os, gc, platform and the u-names: *handled set when `top` is one of them. None of
  * them has submodules on the board. */
 static PyObject *import_served(const char *fullname, const char *top, bool *handled)
 {
     const char *module = u_alias_of(top);
-    if (module == NULL && (strcmp(top, "os") == 0 || strcmp(top, "gc") == 0))
+    if (module == NULL && (strcmp(top, "os") == 0 || strcmp(top, "gc") == 0 || strcmp(top, "platform") == 0))
         module = top;
     *handled = module != NULL;
     if (module == NULL)
@@ -892,12 +894,38 @@ static PyMethodDef import_def = {"__import__", (PyCFunction)(void (*)(void))boar
                                  "__import__(name, globals=None, locals=None, fromlist=(), level=0): "
                                  "board modules first, then CPython's."};
 
-static int set_function(PyObject *dict, PyMethodDef *def)
+/* print, as the board prints: straight to the UART, needing no heap, so
+ * it works under micropython.heap_lock(). `host_print` is CPython's. A
+ * fast call, so no argument tuple is allocated to reach it. */
+static PyObject *board_print(PyObject *host_print, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    PyObject *fn = PyCFunction_New(def, NULL);
+    esim_py_heap_guard_pause();
+    PyObject *result = PyObject_Vectorcall(host_print, args, (size_t)nargs, kwnames);
+    esim_py_heap_guard_resume();
+    return result;
+}
+
+static PyMethodDef print_def = {"print", (PyCFunction)(void (*)(void))board_print, METH_FASTCALL | METH_KEYWORDS,
+                                "print(*objects, sep=' ', end='\\n', file=None): CPython's print, "
+                                "working under micropython.heap_lock() as the board's does."};
+
+static int set_function_of(PyObject *dict, PyMethodDef *def, PyObject *self)
+{
+    PyObject *fn = PyCFunction_New(def, self);
     int rc = fn ? PyDict_SetItemString(dict, def->ml_name, fn) : -1;
     Py_XDECREF(fn);
     return rc;
+}
+
+static int set_function(PyObject *dict, PyMethodDef *def)
+{
+    return set_function_of(dict, def, NULL);
+}
+
+static int set_board_print(PyObject *dict)
+{
+    PyObject *host_print = PyDict_GetItemString(dict, "print");
+    return host_print ? set_function_of(dict, &print_def, host_print) : 0;
 }
 
 /* Borrowed; made once per interpreter. */
@@ -913,6 +941,7 @@ static PyObject *board_builtins(void)
     PyObject *copy = module ? PyDict_Copy(PyModule_GetDict(module)) : NULL;
     Py_XDECREF(module);
     if (copy == NULL || set_function(copy, &open_def) < 0 || set_function(copy, &import_def) < 0 ||
+        set_board_print(copy) < 0 ||
         PyDict_SetItemString(state, KEY_BUILTINS, copy) < 0) {
         Py_XDECREF(copy);
         return NULL;

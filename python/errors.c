@@ -216,6 +216,7 @@ static void write_stdout(PyObject *text)
  * line number is read as an attribute: CPython computes it on demand). */
 static void print_exception(PyObject *value, PyObject *tb)
 {
+    esim_py_heap_guard_pause();
     PyObject *head = PyUnicode_FromString("Traceback (most recent call last):\n");
     write_stdout(head);
     Py_XDECREF(head);
@@ -236,6 +237,7 @@ static void print_exception(PyObject *value, PyObject *tb)
     Py_XDECREF(line);
     Py_XDECREF(text);
     Py_XDECREF(name);
+    esim_py_heap_guard_resume();
 }
 
 int esim_py_call_protected(PyObject *function, PyObject *argument)

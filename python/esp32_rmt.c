@@ -27,14 +27,8 @@
 
 /* Which boot of which board an object belongs to (as machine_pin.c). */
 typedef struct {
-    uint64_t generation;
-    uint32_t boot_count;
-    bool soft_reset;
-} boot_key;
-
-typedef struct {
     PyObject_HEAD
-    boot_key boot;
+    esim_py_boot_key boot;
     int channel;
     int pin;              /* -1 once deinitialized */
     uint8_t clock_div;
@@ -49,28 +43,17 @@ typedef struct {
 static struct {
     PyTypeObject *type;
     bool keyed;
-    boot_key boot;
+    esim_py_boot_key boot;
     int bitstream;
     bool made[ESIM_RMT_CHANNELS];
 } reg = {.bitstream = LAST_TX_CHANNEL};
 
 /* ---- following the board ---- */
 
-static boot_key boot_of(const esim_device *dev)
-{
-    boot_key k = {esim_py_board_generation(), esim_device_boot_count(dev), esim_device_soft_reset_since_boot(dev)};
-    return k;
-}
-
-static bool same_boot(boot_key a, boot_key b)
-{
-    return a.generation == b.generation && a.boot_count == b.boot_count && a.soft_reset == b.soft_reset;
-}
-
 static void follow_board(esim_device *dev)
 {
-    boot_key now = boot_of(dev);
-    if (reg.keyed && same_boot(reg.boot, now))
+    esim_py_boot_key now = esim_py_boot_of(dev);
+    if (reg.keyed && esim_py_same_boot(reg.boot, now))
         return;
     bool soft_reset = reg.keyed && reg.boot.generation == now.generation && reg.boot.boot_count == now.boot_count;
     for (int ch = 0; ch < ESIM_RMT_CHANNELS; ch++) {
@@ -98,7 +81,7 @@ static esim_device *board(void)
  * stale object, whose channel is gone. Call after board(). */
 static int channel_of(const rmt_object *self)
 {
-    return same_boot(self->boot, reg.boot) ? self->channel : -1;
+    return esim_py_same_boot(self->boot, reg.boot) ? self->channel : -1;
 }
 
 static bool live(const rmt_object *self)

@@ -3,11 +3,27 @@
  * esp32sim control module), makes them importable by name, and adds the time additions. */
 #include "binding.h"
 
+/* The REPL's prompt forces the heap unlocked, as MicroPython's friendly
+ * REPL does before reading each line. */
+static PyObject *ext_heap_unlock_all(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    esim_py_heap_unlock_all();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef ext_methods[] = {
+    {"_heap_unlock_all", ext_heap_unlock_all, METH_NOARGS, "Unlock the board's heap (the REPL prompt's reset)."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef ext_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_esp32sim",
     .m_doc = "Builds the simulated ESP32's modules; import esp32, machine, micropython or esp32sim instead.",
     .m_size = -1,
+    .m_methods = ext_methods,
 };
 
 static int add_board_module(PyObject *ext, const char *name, PyObject *module)
@@ -67,6 +83,7 @@ PyMODINIT_FUNC PyInit__esp32sim(void)
         add_board_module(ext, "uctypes", esim_py_make_uctypes()) < 0 ||
         add_private_module(ext, "os", esim_py_make_os()) < 0 ||
         add_private_module(ext, "gc", make_gc(ext)) < 0 ||
+        add_private_module(ext, "platform", esim_py_make_platform()) < 0 ||
         esim_py_install_time(0) < 0) {
         Py_DECREF(ext);
         return NULL;

@@ -46,12 +46,6 @@ typedef struct {
 /* Which boot of which board the handlers belong to. MicroPython clears its
  * handler table at every boot (hard or soft), and another board made
  * current is another firmware. */
-typedef struct {
-    uint64_t generation;
-    uint32_t boot_count;
-    bool soft_reset;
-} boot_key;
-
 /* The Pin and IRQ singletons live as long as the interpreter; the handler
  * table and interrupt types follow the current board. */
 static struct {
@@ -60,7 +54,7 @@ static struct {
     PyObject *pins[ESIM_GPIO_COUNT];      /* NULL for GPIOs that do not exist */
     PyObject *irqs[ESIM_GPIO_COUNT];
     bool keyed;
-    boot_key boot;
+    esim_py_boot_key boot;
     PyObject *handler[ESIM_GPIO_COUNT];   /* owned; NULL: none */
     uint8_t intr_type[ESIM_GPIO_COUNT];   /* GPIO.pin[n].int_type */
     uint64_t soft_pending;                /* IRQ objects called, not yet run */
@@ -79,17 +73,6 @@ static bool can_output(int gpio)
 
 /* ---- following the board ---- */
 
-static boot_key boot_of(const esim_device *dev)
-{
-    boot_key k = {esim_py_board_generation(), esim_device_boot_count(dev), esim_device_soft_reset_since_boot(dev)};
-    return k;
-}
-
-static bool same_boot(boot_key a, boot_key b)
-{
-    return a.generation == b.generation && a.boot_count == b.boot_count && a.soft_reset == b.soft_reset;
-}
-
 static void forget_handlers(void)
 {
     for (int gpio = 0; gpio < ESIM_GPIO_COUNT; gpio++) {
@@ -102,8 +85,8 @@ static void forget_handlers(void)
 /* Drop what belonged to an earlier boot or another board. */
 static void follow_board(const esim_device *dev)
 {
-    boot_key now = boot_of(dev);
-    if (reg.keyed && same_boot(reg.boot, now))
+    esim_py_boot_key now = esim_py_boot_of(dev);
+    if (reg.keyed && esim_py_same_boot(reg.boot, now))
         return;
     reg.keyed = true;
     reg.boot = now;
@@ -566,10 +549,10 @@ static int run_pin(esim_gpio *gpio, int pin)
  * changes or resets the board ends the check. */
 static int run_due_pins(esim_device *dev)
 {
-    boot_key boot = reg.boot;
+    esim_py_boot_key boot = reg.boot;
     uint64_t done = 0;
     for (;;) {
-        if (esim_py_current_board_or_null() != dev || !same_boot(boot, boot_of(dev)))
+        if (esim_py_current_board_or_null() != dev || !esim_py_same_boot(boot, esim_py_boot_of(dev)))
             return 0;
         esim_gpio *gpio = esim_device_gpio(dev);
         uint64_t due = (esim_gpio_pins_with_edges(gpio) | reg.soft_pending) & ~done;

@@ -21,7 +21,6 @@
 #define HEAP_MAX_BLOCKS (1u << 18)      /* the model's ceiling (4 MiB): far above the ESP32's RAM */
 #define MIN_NEW_AREA_BYTES 1024u        /* no split-heap area smaller than this is worth adding */
 #define SCHEDULER_DEPTH 8               /* MICROPY_SCHEDULER_DEPTH */
-#define LOCK_DEPTH_SHIFT 1              /* GC_LOCK_DEPTH_SHIFT: bit 0 flags a collection */
 #define DEFAULT_INTERRUPT_CHAR 3        /* Ctrl-C */
 
 /* The model's own figures. */
@@ -30,39 +29,12 @@
 #define HEAP_BASELINE_BLOCKS 112u       /* what a freshly booted REPL holds */
 #define DUMP_BLOCKS_PER_LINE 64u
 
-/* Which boot of which board: a reset (hard or soft) gives MicroPython a
- * fresh heap and an empty schedule queue, and a test's next board is a new
- * boot too. */
-typedef struct {
-    uint64_t board_generation;
-    uint32_t boot_count;
-    bool soft_reset;
-} boot_id;
-
-static boot_id current_boot(void)
-{
-    esim_device *board = esim_py_current_board_or_null();
-    boot_id id = {esim_py_board_generation(), 0, false};
-    if (board != NULL) {
-        id.boot_count = esim_device_boot_count(board);
-        id.soft_reset = esim_device_soft_reset_since_boot(board);
-    }
-    return id;
-}
-
-static int same_boot(boot_id a, boot_id b)
-{
-    return a.board_generation == b.board_generation && a.boot_count == b.boot_count &&
-           a.soft_reset == b.soft_reset;
-}
-
 typedef struct {
     uint32_t opt_level;          /* mp_optimise_value (a machine word) */
-    uint16_t gc_lock_depth;      /* as py/gc.c keeps it: depth << LOCK_DEPTH_SHIFT */
     int32_t interrupt_char;
     int32_t emergency_buf_size;
     int scheduled;               /* callbacks queued and not yet run */
-    boot_id heap_boot;           /* the boot the heap model was last looked at in */
+    esim_py_boot_key heap_boot;           /* the boot the heap model was last looked at in */
     Py_ssize_t blocks_at_boot;   /* CPython's allocated blocks at that first look */
     int32_t gc_threshold;        /* gc.threshold(): -1 when not set */
 } micropython_state;
@@ -221,9 +193,9 @@ static uint32_t heap_blocks_for(uint64_t used)
 static heap_model heap_now(micropython_state *st)
 {
     heap_model m = {0, 0, 0, 0, 0};
-    boot_id now = current_boot();
+    esim_py_boot_key now = esim_py_boot_now();
     Py_ssize_t blocks = cpython_allocated_blocks();
-    if (!same_boot(now, st->heap_boot)) {
+    if (!esim_py_same_boot(now, st->heap_boot)) {
         st->heap_boot = now;
         st->blocks_at_boot = blocks;
     }
@@ -367,8 +339,8 @@ static PyObject *micropython_heap_lock(PyObject *module, PyObject *args, PyObjec
 {
     if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0))
         return NULL;
-    micropython_state *st = state_of(module);
-    st->gc_lock_depth = (uint16_t)(st->gc_lock_depth + (1u << LOCK_DEPTH_SHIFT));
+    (void)module;
+    esim_py_heap_lock();
     Py_RETURN_NONE;
 }
 
@@ -378,9 +350,8 @@ static PyObject *micropython_heap_unlock(PyObject *module, PyObject *args, PyObj
 {
     if (esim_py_check_num(arg_count(args), kwargs, 0, 0, 0))
         return NULL;
-    micropython_state *st = state_of(module);
-    st->gc_lock_depth = (uint16_t)(st->gc_lock_depth - (1u << LOCK_DEPTH_SHIFT));
-    return PyLong_FromLong(st->gc_lock_depth >> LOCK_DEPTH_SHIFT);
+    (void)module;
+    return PyLong_FromUnsignedLong(esim_py_heap_unlock());
 }
 
 static PyObject *micropython_alloc_emergency_exception_buf(PyObject *module, PyObject *args, PyObject *kwargs)
@@ -416,7 +387,7 @@ typedef struct {
     PyObject *module;
     PyObject *function;
     PyObject *argument;
-    boot_id boot;
+    esim_py_boot_key boot;
 } scheduled_call;
 
 static void free_scheduled(scheduled_call *call)
@@ -431,7 +402,7 @@ static int run_scheduled(void *arg)
 {
     scheduled_call *call = (scheduled_call *)arg;
     state_of(call->module)->scheduled--;
-    if (!same_boot(call->boot, current_boot())) {
+    if (!esim_py_same_boot(call->boot, esim_py_boot_now())) {
         free_scheduled(call);
         return 0;
     }
@@ -466,7 +437,7 @@ static PyObject *micropython_schedule(PyObject *module, PyObject *args, PyObject
     call->module = module;
     call->function = PyTuple_GET_ITEM(args, 0);
     call->argument = PyTuple_GET_ITEM(args, 1);
-    call->boot = current_boot();
+    call->boot = esim_py_boot_now();
     Py_INCREF(call->module);
     Py_INCREF(call->function);
     Py_INCREF(call->argument);

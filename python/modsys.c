@@ -2,7 +2,9 @@
  *
  * Under the esp32sim command the whole interpreter stands for the board, so
  * sys says what MicroPython v1.28 on an ESP32_GENERIC board says:
- * sys.platform "esp32" and a sys.implementation naming MicroPython. CPython
+ * sys.platform "esp32", sys.version and a sys.implementation naming
+ * MicroPython (sys.version_info stays CPython's: its own library checks
+ * it when board code imports json, re or collections). CPython
  * still needs sys.implementation.cache_tag to import its own modules, so
  * that attribute (and _multiarch, which sysconfig reads) stays. */
 #include <stdio.h>
@@ -77,5 +79,8 @@ int esim_py_install_board_sys(void)
     PyObject *impl = board_implementation();
     rc = impl ? PySys_SetObject("implementation", impl) : -1;
     Py_XDECREF(impl);
+    PyObject *version = rc == 0 ? esim_py_board_sys_version() : NULL;
+    rc = version ? PySys_SetObject("version", version) : -1;
+    Py_XDECREF(version);
     return rc;
 }

@@ -97,6 +97,19 @@ def test_sys_reports_the_firmware(sim, tmp_path, board_fs):
                    "True"]
 
 
+def test_sys_version_and_platform_name_the_firmware(sim, tmp_path, board_fs):
+    out = run_board(sim, tmp_path, "import sys, platform, uplatform\n"
+                                   "print(sys.version)\n"
+                                   "print(platform.platform())\n"
+                                   "print(platform.python_compiler(), platform.libc_ver(), uplatform is platform)\n"
+                                   "import json, collections\n"
+                                   "print(json.dumps(collections.OrderedDict(a=1)))\n")
+    assert out == ["3.4.0; MicroPython v1.28.0-esp32sim-0.1.0 on 2026-04-06",
+                   "MicroPython-1.28.0-xtensa-IDFv5.5.2-with-newlib4.3.0",
+                   "GCC 14.2.0 ('newlib', '4.3.0') True",
+                   '{"a": 1}']
+
+
 def test_os_uname_reports_the_firmware(sim, tmp_path, board_fs):
     out = run_board(sim, tmp_path, "import os\nu = os.uname()\n"
                                    "print(u.sysname, u.nodename, u.release, u.machine, sep='|')\n"
