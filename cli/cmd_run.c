@@ -377,6 +377,8 @@ static int add_script_dir(const char *path)
     PyObject *dir = slash ? PyUnicode_DecodeFSDefaultAndSize(path, slash - path) : PyUnicode_FromString("");
     PyObject *sys_path = PySys_GetObject("path");
     int rc = (dir != NULL && sys_path != NULL) ? PyList_Insert(sys_path, 0, dir) : -1;
+    const char *dir_text = rc == 0 ? PyUnicode_AsUTF8(dir) : NULL;
+    rc = dir_text ? esim_py_set_script_dir(dir_text) : -1;
     Py_XDECREF(dir);
     return rc;
 }

@@ -293,6 +293,10 @@ int esim_py_use_board_builtins(PyObject *globals);
  * -1 with the exception the code raised (or a loading error) set. */
 int esim_py_run_board_file(const char *board_path, PyObject *globals);
 
+/* The folder of the host script `esp32sim run` runs: modules beside it
+ * import, as `micropython SCRIPT` finds them. -1 with an exception set. */
+int esim_py_set_script_dir(const char *dir);
+
 /* Call before esim_device_close(dev): drops what the binding keeps for the
  * board (its NVS journal and strict flag) and removes its reset hook. NVS
  * objects of the board then raise ValueError. */

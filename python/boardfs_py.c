@@ -27,6 +27,7 @@
 #define KEY_BUILTINS "esp32sim.board_builtins"
 #define KEY_MODULES  "esp32sim.board_modules"
 #define KEY_OWNER    "esp32sim.board_modules_owner"   /* (generation, boot count) */
+#define KEY_SCRIPT_DIR "esp32sim.script_dir"
 #define MODULE_NAME_MAX 255
 
 /* Built into MicroPython's ESP32 firmware (or frozen into it): these are
@@ -39,7 +40,7 @@ static const char *const micropython_modules[] = {
     "network", "ntptime", "onewire", "platform", "random", "re", "requests", "select", "socket", "ssl",
     "struct", "sys", "time", "tls", "uarray", "uasyncio", "ubinascii", "ucollections", "uctypes", "uerrno",
     "uhashlib", "uheapq", "uio", "ujson", "umachine", "upip", "uplatform", "upysh", "urandom", "ure",
-    "urequests", "uselect", "usocket", "ussl", "ustruct", "usys", "utime", "uzlib", "vfs", "webrepl",
+    "urequests", "uselect", "usocket", "ussl", "ustruct", "usys", "utime", "vfs", "webrepl",
     "webrepl_setup", "websocket",
 };
 
@@ -417,8 +418,9 @@ static PyObject *host_import(const import_request *req, PyObject *name)
 /* ---- names that are never board files ---- */
 
 /* The u-names MicroPython v1.28 still accepts: each extensible built-in
- * module may be imported as uNAME (and sys as usys). uzlib is the name
- * older firmware gave zlib. uctypes is a module of its own. */
+ * module may be imported as uNAME (and sys as usys). uctypes is a module of
+ * its own. uzlib and zlib left the firmware in v1.21 (deflate replaced
+ * them), so neither is a name. */
 static const struct {
     const char *name;
     const char *module;
@@ -426,7 +428,7 @@ static const struct {
     {"uarray", "array"}, {"uasyncio", "asyncio"}, {"ubinascii", "binascii"}, {"ucollections", "collections"},
     {"uerrno", "errno"}, {"uhashlib", "hashlib"}, {"uheapq", "heapq"}, {"uio", "io"}, {"ujson", "json"},
     {"umachine", "machine"}, {"uos", "os"}, {"uplatform", "platform"}, {"urandom", "random"}, {"ure", "re"},
-    {"uselect", "select"}, {"ustruct", "struct"}, {"usys", "sys"}, {"utime", "time"}, {"uzlib", "zlib"},
+    {"uselect", "select"}, {"ustruct", "struct"}, {"usys", "sys"}, {"utime", "time"},
 };
 
 /* Modules of the board's firmware the simulator does not model (CPython's
@@ -652,6 +654,44 @@ static PyObject *import_result(PyObject *modules, PyObject *leaf, const char *fu
     return Py_XNewRef(mod);
 }
 
+int esim_py_set_script_dir(const char *dir)
+{
+    PyObject *state = interp_state();
+    PyObject *value = state ? PyUnicode_DecodeFSDefault(dir) : NULL;
+    int rc = value ? PyDict_SetItemString(state, KEY_SCRIPT_DIR, value) : -1;
+    Py_XDECREF(value);
+    return rc;
+}
+
+/* True when the host script's folder (esp32sim run SCRIPT) has a module
+ * or package `top`, which CPython's import finds on sys.path. */
+static bool in_script_dir(const char *top)
+{
+    PyObject *state = interp_state();
+    PyObject *dir = state ? PyDict_GetItemString(state, KEY_SCRIPT_DIR) : NULL;
+    const char *base = dir ? PyUnicode_AsUTF8(dir) : NULL;
+    if (base == NULL) {
+        PyErr_Clear();
+        return false;
+    }
+    char path[PATH_MAX];
+    struct stat st;
+    const char *sep = base[0] ? "/" : "";
+    snprintf(path, sizeof path, "%s%s%s.py", base, sep, top);
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        return true;
+    snprintf(path, sizeof path, "%s%s%s", base, sep, top);
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Neither in the firmware nor on the board's filesystem: MicroPython's
+ * ImportError, even when CPython has such a module (a board has no
+ * functools or logging until they are copied into /lib). */
+static PyObject *no_such_module(const char *fullname)
+{
+    return PyErr_Format(PyExc_ImportError, "no module named '%s'", fullname);
+}
+
 static PyObject *import_from_board(PyObject *fullname_obj, const import_request *req)
 {
     const char *fullname = PyUnicode_AsUTF8(fullname_obj);
@@ -678,8 +718,10 @@ static PyObject *import_from_board(PyObject *fullname_obj, const import_request 
     PyObject *modules = board_modules(dev);
     PyObject *leaf = NULL;
     int found = modules ? import_chain(fs, modules, fullname, false, &leaf) : -1;
-    if (found <= 0)
-        return found < 0 ? NULL : host_import(req, fullname_obj);
+    if (found < 0)
+        return NULL;
+    if (found == 0)
+        return in_script_dir(top) ? host_import(req, fullname_obj) : no_such_module(fullname);
     PyObject *r = import_fromlist(fs, modules, leaf, req->fromlist) < 0
                       ? NULL
                       : import_result(modules, leaf, fullname, req->fromlist, req->level);

@@ -514,13 +514,23 @@ def test_package_directory_wins_over_module_file(fsboard, fs_root):
 def test_builtin_names_go_to_cpython(fsboard, fs_root):
     write(fs_root, "json.py", "raise RuntimeError('board json must not load')\n")
     write(fs_root, "lib/time.py", "raise RuntimeError('board time must not load')\n")
-    g = run("import json\nimport time\nimport textwrap\nimport machine")
+    g = run("import json\nimport time\nimport machine")
     assert g["json"] is sys.modules["json"]
     assert g["time"] is sys.modules["time"]
-    assert g["textwrap"] is sys.modules["textwrap"]
     assert g["machine"] is sys.modules["machine"]
-    with pytest.raises(ImportError):
+    with pytest.raises(ImportError, match="no module named 'surely_not_a_module_anywhere'"):
         run("import surely_not_a_module_anywhere")
+
+
+def test_cpython_modules_the_firmware_lacks_are_not_there(fsboard, fs_root):
+    # A board has no textwrap, functools or logging until micropython-lib's
+    # are copied into /lib.
+    for name in ("textwrap", "functools", "logging", "zlib", "uzlib"):
+        with pytest.raises(ImportError, match=f"^no module named '{name}'$"):
+            run(f"import {name}")
+    write(fs_root, "lib/functools.py", "def partial(f, *a):\n    return lambda *b: f(*(a + b))\n")
+    g = run("import functools\nr = functools.partial(max, 3)(7)")
+    assert g["r"] == 7
 
 
 def test_board_module_does_not_replace_a_taken_name(fsboard, fs_root):
