@@ -272,6 +272,10 @@ PyObject *esim_py_make_uctypes(void);
 PyObject *esim_py_make_platform(void);
 PyObject *esim_py_board_sys_version(void);
 
+/* The btree module (modbtree.c): MicroPython's btree, a Berkeley DB 1.85
+ * btree database in any stream (docs/btree.md). */
+PyObject *esim_py_make_btree(void);
+
 /* ---- board code and the board's filesystem (boardfs_py.c, modos.c) ---- */
 
 /* The board's os module (also importable by board code as uos): listdir,

@@ -447,7 +447,7 @@ static const struct {
     {"websocket", NO_NETWORK}, {"ntptime", NO_NETWORK}, {"requests", NO_NETWORK}, {"urequests", NO_NETWORK},
     {"mip", NO_NETWORK}, {"upip", NO_NETWORK},
     {"dht", NO_ONEWIRE}, {"onewire", NO_ONEWIRE}, {"_onewire", NO_ONEWIRE}, {"ds18x20", NO_ONEWIRE},
-    {"framebuf", NULL}, {"btree", NULL}, {"esp", NULL}, {"cryptolib", NULL},
+    {"framebuf", NULL}, {"esp", NULL}, {"cryptolib", NULL},
 };
 
 static const char *u_alias_of(const char *name)

@@ -1,5 +1,5 @@
 /* esp32sim binding — the _esp32sim extension module. Importing it creates
- * the board modules (esp32, machine, micropython, neopixel, uctypes and the
+ * the board modules (esp32, machine, micropython, neopixel, uctypes, btree and the
  * esp32sim control module), makes them importable by name, and adds the time additions. */
 #include "binding.h"
 
@@ -81,6 +81,7 @@ PyMODINIT_FUNC PyInit__esp32sim(void)
         add_board_module(ext, "micropython", esim_py_make_micropython()) < 0 ||
         add_board_module(ext, "neopixel", make_neopixel(ext)) < 0 ||
         add_board_module(ext, "uctypes", esim_py_make_uctypes()) < 0 ||
+        add_board_module(ext, "btree", esim_py_make_btree()) < 0 ||
         add_private_module(ext, "os", esim_py_make_os()) < 0 ||
         add_private_module(ext, "gc", make_gc(ext)) < 0 ||
         add_private_module(ext, "platform", esim_py_make_platform()) < 0 ||

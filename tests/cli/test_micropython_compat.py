@@ -19,7 +19,7 @@ NOT_SIMULATED = {
     "ssl": " (no network)", "ussl": " (no network)", "webrepl": " (no network)", "ntptime": " (no network)",
     "requests": " (no network)", "urequests": " (no network)", "mip": " (no network)",
     "dht": " (no 1-Wire or DHT sensors)", "onewire": " (no 1-Wire or DHT sensors)",
-    "ds18x20": " (no 1-Wire or DHT sensors)", "framebuf": "", "btree": "", "esp": "", "cryptolib": "",
+    "ds18x20": " (no 1-Wire or DHT sensors)", "framebuf": "", "esp": "", "cryptolib": "",
     "apa106": "",   # a firmware module CPython has nothing for
 }
 

@@ -482,27 +482,27 @@ def test_packages(fsboard, fs_root):
 
 def test_a_stand_in_put_in_sys_modules_serves_an_unsimulated_module(fsboard):
     # MicroPython's import looks at loaded modules before its built-in ones,
-    # so a script can supply its own btree (or network) before importing a
+    # so a script can supply its own framebuf (or network) before importing a
     # library that needs one.
-    with pytest.raises(ImportError, match="the 'btree' module is not simulated"):
-        run("import btree")
+    with pytest.raises(ImportError, match="the 'framebuf' module is not simulated"):
+        run("import framebuf")
     try:
         g = run("""
             import sys
-            stand_in = type(sys)('btree')
-            stand_in.open = lambda f: 'db'
-            sys.modules['btree'] = stand_in
-            import btree
-            from btree import open as btree_open
-            r = (btree is stand_in, btree_open(None))
+            stand_in = type(sys)('framebuf')
+            stand_in.FrameBuffer = lambda b: 'fb'
+            sys.modules['framebuf'] = stand_in
+            import framebuf
+            from framebuf import FrameBuffer
+            r = (framebuf is stand_in, FrameBuffer(None))
         """)
-        assert g["r"] == (True, "db")
-        with pytest.raises(ImportError, match="no module named 'btree.sub'|not simulated"):
-            run("import btree.sub")
+        assert g["r"] == (True, "fb")
+        with pytest.raises(ImportError, match="no module named 'framebuf.sub'|not simulated"):
+            run("import framebuf.sub")
     finally:
-        sys.modules.pop("btree", None)
-    with pytest.raises(ImportError, match="the 'btree' module is not simulated"):
-        run("import btree")
+        sys.modules.pop("framebuf", None)
+    with pytest.raises(ImportError, match="the 'framebuf' module is not simulated"):
+        run("import framebuf")
 
 
 def test_package_directory_wins_over_module_file(fsboard, fs_root):
