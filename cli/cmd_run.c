@@ -420,7 +420,7 @@ static boot_outcome outcome_of_exception(int *status)
 static boot_outcome run_main(const char *script, PyObject *globals, int *status)
 {
     if (script == NULL)
-        return esim_py_run_board_file("/main.py", globals) < 0 ? outcome_of_exception(status) : BOOT_DONE;
+        return esim_py_run_board_file("main.py", globals) < 0 ? outcome_of_exception(status) : BOOT_DONE;
     PyObject *result = run_file(script);
     if (result == NULL)
         return outcome_of_exception(status);
@@ -436,7 +436,7 @@ static boot_outcome run_boot_scripts(const char *script, int *status)
     *status = 0;
     if (globals == NULL || esim_py_use_board_builtins(globals) < 0)
         return outcome_of_exception(status);
-    if (esim_py_run_board_file("/boot.py", globals) < 0)
+    if (esim_py_run_board_file("boot.py", globals) < 0)
         return outcome_of_exception(status);
     boot_outcome outcome = run_main(script, globals, status);
     esim_py_heap_unlock_all();   /* the soft reset's gc_init */

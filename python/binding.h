@@ -124,6 +124,11 @@ bool esim_py_unwinds_firmware(void);
  * firmware's run: then -1 with it set. Otherwise 0. */
 int esim_py_call_protected(PyObject *function, PyObject *argument);
 
+/* MicroPython's sys.print_exception: the traceback (frames, no source
+ * lines) and "Name: message" written to `file` (sys.stdout when NULL).
+ * Never fails: write errors are dropped, as the UART drops nothing. */
+void esim_py_print_exception(PyObject *file, PyObject *exc);
+
 /* ---- MicroPython argument conversions ---- */
 
 /* mp_obj_get_int: int or bool; else TypeError "can't convert %s to int";

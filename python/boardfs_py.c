@@ -186,7 +186,17 @@ typedef struct {
     found_kind kind;
     char dir[ESIM_BOARDFS_PATH_MAX + 1];    /* a package's directory */
     char file[ESIM_BOARDFS_PATH_MAX + 1];   /* NAME.py or NAME/__init__.py, "" for none */
+    size_t shown_from;                      /* where the name the board shows starts in dir/file */
 } found_module;
+
+/* What MicroPython names a module found through the current directory's
+ * sys.path entry (''): its path relative to that directory, as it joins
+ * '' and the name ("util.py", "pkg/__init__.py"); through /lib, the whole
+ * path. */
+static const char *shown(const found_module *found, const char *path)
+{
+    return strlen(path) >= found->shown_from ? path + found->shown_from : path;
+}
 
 static bool board_path_is(esim_boardfs *fs, const char *path, bool want_dir)
 {
@@ -215,6 +225,7 @@ static bool board_join(char *out, const char *dir, const char *name, const char 
  * package (with or without __init__.py), else NAME.py a module. */
 static bool find_in_dir(esim_boardfs *fs, const char *dir, const char *name, found_module *out)
 {
+    out->shown_from = 0;
     if (board_join(out->dir, dir, name, "", fs) && board_path_is(fs, out->dir, true)) {
         out->kind = FOUND_PACKAGE;
         if (!board_join(out->file, out->dir, "__init__", ".py", fs) || !board_path_is(fs, out->file, false))
@@ -230,12 +241,24 @@ static bool find_in_dir(esim_boardfs *fs, const char *dir, const char *name, fou
     return false;
 }
 
+/* How much of an absolute path in the current directory is the
+ * directory: "/" and "/data/" alike. */
+static size_t cwd_prefix_length(esim_boardfs *fs)
+{
+    const char *cwd = esim_boardfs_getcwd(fs);
+    return strcmp(cwd, "/") == 0 ? 1 : strlen(cwd) + 1;
+}
+
 /* A top-level name: the current directory, then /lib. */
 static bool find_top_level(esim_boardfs *fs, const char *name, found_module *out)
 {
     char cwd[ESIM_BOARDFS_PATH_MAX + 1];
     snprintf(cwd, sizeof cwd, "%s", esim_boardfs_getcwd(fs));
-    return find_in_dir(fs, cwd, name, out) || find_in_dir(fs, "/lib", name, out);
+    if (find_in_dir(fs, cwd, name, out)) {
+        out->shown_from = cwd_prefix_length(fs);
+        return true;
+    }
+    return find_in_dir(fs, "/lib", name, out);
 }
 
 /* A submodule of a board package: in the package's directory. */
@@ -252,6 +275,8 @@ static bool find_submodule(esim_boardfs *fs, PyObject *parent, const char *name,
         const char *dir = PyUnicode_AsUTF8(PyList_GET_ITEM(path, 0));
         if (dir != NULL)
             found = find_in_dir(fs, dir, name, out);
+        if (found && dir[0] != '/')   /* a relative __path__: shown relative too */
+            out->shown_from = cwd_prefix_length(fs);
         PyErr_Clear();
     }
     Py_DECREF(path);
@@ -276,7 +301,7 @@ static int init_module_dict(PyObject *d, const char *fullname, const found_modul
     PyObject *builtins = board_builtins();
     if (builtins == NULL || PyDict_SetItemString(d, "__builtins__", builtins) < 0)
         return -1;
-    if (found->file[0] != '\0' && set_str(d, "__file__", found->file) < 0)
+    if (found->file[0] != '\0' && set_str(d, "__file__", shown(found, found->file)) < 0)
         return -1;
     if (found->kind == FOUND_MODULE) {
         const char *dot = strrchr(fullname, '.');
@@ -285,7 +310,7 @@ static int init_module_dict(PyObject *d, const char *fullname, const found_modul
         Py_XDECREF(pkg);
         return rc;
     }
-    PyObject *path = Py_BuildValue("[N]", PyUnicode_DecodeFSDefault(found->dir));
+    PyObject *path = Py_BuildValue("[N]", PyUnicode_DecodeFSDefault(shown(found, found->dir)));
     int rc = path ? PyDict_SetItemString(d, "__path__", path) : -1;
     Py_XDECREF(path);
     return rc < 0 ? -1 : set_str(d, "__package__", fullname);
@@ -323,7 +348,7 @@ static PyObject *load_module(esim_boardfs *fs, PyObject *modules, PyObject *name
     if (found->file[0] != '\0') {
         char *host = NULL;
         int err = esim_boardfs_resolve(fs, found->file, NULL, &host);
-        int rc = err ? (esim_py_raise_errno(err), -1) : exec_board_source(host, found->file, d);
+        int rc = err ? (esim_py_raise_errno(err), -1) : exec_board_source(host, shown(found, found->file), d);
         free(host);
         if (rc < 0) {
             forget_module(modules, name, mod);
@@ -1015,9 +1040,9 @@ int esim_py_run_board_file(const char *board_path, PyObject *globals)
     int err = esim_boardfs_resolve(fs, board_path, &abs, &host);
     int rc = err ? (esim_py_raise_errno(err), -1) : esim_py_use_board_builtins(globals);
     if (rc == 0)
-        rc = set_str(globals, "__file__", abs);
+        rc = set_str(globals, "__file__", board_path);
     if (rc == 0)
-        rc = exec_board_source(host, abs, globals);
+        rc = exec_board_source(host, board_path, globals);
     free(abs);
     free(host);
     return rc < 0 ? -1 : 1;

@@ -202,42 +202,64 @@ bool esim_py_unwinds_firmware(void)
            PyErr_ExceptionMatches(esim_py_PowerLoss) || PyErr_ExceptionMatches(esim_py_TimeLimit);
 }
 
-/* Print to sys.stdout, as the board prints to its UART. */
-static void write_stdout(PyObject *text)
+/* Write to `file` (sys.stdout when NULL), as the board prints to its UART. */
+static void write_to(PyObject *file, PyObject *text)
 {
-    PyObject *out = PySys_GetObject("stdout");
+    PyObject *out = file != NULL ? file : PySys_GetObject("stdout");
     const char *utf8 = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
     if (out != NULL && out != Py_None && utf8 != NULL)
         PyFile_WriteString(utf8, out);
     PyErr_Clear();
 }
 
-/* mp_obj_print_exception: frames innermost last, no source lines (the
- * line number is read as an attribute: CPython computes it on demand). */
-static void print_exception(PyObject *value, PyObject *tb)
+static void print_traceback_frames(PyObject *file, PyObject *tb)
 {
-    esim_py_heap_guard_pause();
     PyObject *head = PyUnicode_FromString("Traceback (most recent call last):\n");
-    write_stdout(head);
+    write_to(file, head);
     Py_XDECREF(head);
     for (; tb != NULL && tb != Py_None; tb = (PyObject *)((PyTracebackObject *)tb)->tb_next) {
         PyCodeObject *code = PyFrame_GetCode(((PyTracebackObject *)tb)->tb_frame);
         PyObject *lineno = PyObject_GetAttrString(tb, "tb_lineno");
         PyObject *line = lineno ? PyUnicode_FromFormat("  File \"%U\", line %S, in %U\n", code->co_filename,
                                                        lineno, code->co_name) : NULL;
-        write_stdout(line);
+        write_to(file, line);
         Py_XDECREF(line);
         Py_XDECREF(lineno);
         Py_DECREF(code);
     }
-    PyObject *name = value != NULL ? PyType_GetName(Py_TYPE(value)) : NULL;
+}
+
+/* mp_obj_print_exception: frames innermost last, no source lines (the
+ * line number is read as an attribute: CPython computes it on demand),
+ * then "Name: message". Something not an exception prints as str(). */
+static void print_exception_to(PyObject *file, PyObject *value, PyObject *tb)
+{
+    esim_py_heap_guard_pause();
+    bool is_exception = value != NULL && PyExceptionInstance_Check(value);
+    if (is_exception && tb != NULL && tb != Py_None)   /* an exception never raised has no frames */
+        print_traceback_frames(file, tb);
+    PyObject *name = is_exception ? PyType_GetName(Py_TYPE(value)) : NULL;
     PyObject *text = value != NULL ? PyObject_Str(value) : NULL;
-    PyObject *line = name && text ? PyUnicode_FromFormat("%U: %U\n", name, text) : NULL;
-    write_stdout(line);
+    PyObject *line = NULL;
+    if (text != NULL)
+        line = name ? PyUnicode_FromFormat("%U: %U\n", name, text) : PyUnicode_FromFormat("%U\n", text);
+    write_to(file, line);
     Py_XDECREF(line);
     Py_XDECREF(text);
     Py_XDECREF(name);
     esim_py_heap_guard_resume();
+}
+
+static void print_exception(PyObject *value, PyObject *tb)
+{
+    print_exception_to(NULL, value, tb);
+}
+
+void esim_py_print_exception(PyObject *file, PyObject *exc)
+{
+    PyObject *tb = PyExceptionInstance_Check(exc) ? PyException_GetTraceback(exc) : NULL;
+    print_exception_to(file, exc, tb);
+    Py_XDECREF(tb);
 }
 
 int esim_py_call_protected(PyObject *function, PyObject *argument)

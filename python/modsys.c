@@ -69,6 +69,32 @@ static PyObject *board_implementation(void)
     return impl;
 }
 
+/* sys.print_exception(exc, file=sys.stdout) */
+static PyObject *sys_print_exception(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)self;
+    static const char *const names[] = {"exc", "file"};
+    PyObject *vals[2] = {NULL, NULL};
+    if (esim_py_parse_all(args, kwargs, names, 2, vals) < 0)
+        return NULL;
+    if (vals[0] == NULL)
+        return PyErr_Format(PyExc_TypeError, "function missing 1 required positional arguments");
+    esim_py_print_exception(vals[1] == Py_None ? NULL : vals[1], vals[0]);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef print_exception_def = {
+    "print_exception", (PyCFunction)(void (*)(void))sys_print_exception, METH_VARARGS | METH_KEYWORDS,
+    "print_exception(exc, file=sys.stdout): print the exception and its traceback as MicroPython does."};
+
+static int add_print_exception(void)
+{
+    PyObject *fn = PyCFunction_New(&print_exception_def, NULL);
+    int rc = fn ? PySys_SetObject("print_exception", fn) : -1;
+    Py_XDECREF(fn);
+    return rc;
+}
+
 int esim_py_install_board_sys(void)
 {
     PyObject *platform = PyUnicode_FromString("esp32");
@@ -82,5 +108,5 @@ int esim_py_install_board_sys(void)
     PyObject *version = rc == 0 ? esim_py_board_sys_version() : NULL;
     rc = version ? PySys_SetObject("version", version) : -1;
     Py_XDECREF(version);
-    return rc;
+    return rc < 0 ? -1 : add_print_exception();
 }

@@ -58,7 +58,7 @@ def test_boot_py_then_main_py(sim, tmp_path):
     fs = board_fs(tmp_path, boot__py="print('boot', __file__)\nx = 1\n",
                   main__py="print('main', __file__, x)\n")
     r = sim("run", "--fs", fs)
-    assert (r.returncode, r.stdout, r.stderr) == (0, "boot /boot.py\nmain /main.py 1\n", "")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "boot boot.py\nmain main.py 1\n", "")
 
 
 def test_main_py_is_skipped_when_boot_py_fails(sim, tmp_path):
@@ -67,7 +67,7 @@ def test_main_py_is_skipped_when_boot_py_fails(sim, tmp_path):
     assert r.returncode == 1
     assert r.stdout == "boot\n"
     assert r.stderr.splitlines() == ["Traceback (most recent call last):",
-                                     '  File "/boot.py", line 2, in <module>',
+                                     '  File "boot.py", line 2, in <module>',
                                      "ZeroDivisionError: division by zero"]
 
 

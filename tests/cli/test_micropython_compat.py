@@ -196,3 +196,19 @@ def test_machine_keeps_what_it_has_and_plain_missing_names(sim, tmp_path, board_
                                    "try:\n    from machine import Nothing\n"
                                    "except ImportError as e:\n    print(type(e).__name__)\n")
     assert out == ["True", "module 'machine' has no attribute 'Nothing'", "ImportError"]
+
+
+def test_sys_print_exception_prints_as_micropython(sim, tmp_path, board_fs):
+    out = run_board(sim, tmp_path, "import sys, io\n"
+                                   "def f():\n    raise ValueError('boom')\n"
+                                   "try:\n    f()\n"
+                                   "except Exception as e:\n"
+                                   "    sys.print_exception(e)\n"
+                                   "    buf = io.StringIO()\n"
+                                   "    sys.print_exception(e, buf)\n"
+                                   "    print(buf.getvalue().count(chr(10)), buf.getvalue().endswith('ValueError: boom' + chr(10)))\n"
+                                   "sys.print_exception(ValueError('never raised'))\n")
+    app = str(tmp_path / "app.py")
+    assert [line.replace(app, "app.py") for line in out] == [
+        "Traceback (most recent call last):", '  File "app.py", line 5, in <module>',
+        '  File "app.py", line 3, in f', "ValueError: boom", "4 True", "ValueError: never raised"]

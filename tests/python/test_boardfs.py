@@ -545,7 +545,7 @@ def test_errors_in_board_modules(fsboard, fs_root):
     write(fs_root, "raises.py", "import os\nos.listdir('nowhere')\n")
     with pytest.raises(SyntaxError) as info:
         run("import broken")
-    assert info.value.filename == "/broken.py"
+    assert info.value.filename == "broken.py"      # found through '', relative as on a board
     with pytest.raises(OSError) as info:
         run("import raises")
     assert info.value.args == (errno.ENOENT,)
@@ -555,7 +555,7 @@ def test_errors_in_board_modules(fsboard, fs_root):
     while tb is not None:
         frames.append(tb.tb_frame.f_code.co_filename)
         tb = tb.tb_next
-    assert "/raises.py" in frames
+    assert "raises.py" in frames
     assert "raises" not in sys.modules and "broken" not in sys.modules
     write(fs_root, "raises.py", "OK = 1\n")                   # fixed: loads now
     assert run("import raises\nv = raises.OK")["v"] == 1
@@ -602,8 +602,8 @@ def test_run_board_file(fsboard, fs_root, run_board_file):
     assert run_board_file("/boot.py", g) == 1                 # the default one: comments only
     assert g["__file__"] == "/boot.py"
     g = {"__name__": "__main__"}
-    assert run_board_file("main.py", g) == 1
-    assert (g["HERE"], g["CWD"], g["TEXT"]) == ("/main.py", "/", DEFAULT_BOOT_PY)
+    assert run_board_file("main.py", g) == 1                  # as the firmware names it
+    assert (g["HERE"], g["CWD"], g["TEXT"]) == ("main.py", "/", DEFAULT_BOOT_PY)
     assert run_board_file("/missing.py", {}) == 0
     (fs_root / "adir").mkdir()
     assert run_board_file("/adir", {}) == 0
