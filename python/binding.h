@@ -281,6 +281,11 @@ PyObject *esim_py_board_sys_version(void);
  * btree database in any stream (docs/btree.md). */
 PyObject *esim_py_make_btree(void);
 
+/* The board's asyncio module (modasyncio.c, docs/asyncio.md): MicroPython's
+ * asyncio in C on the board's virtual clock. Board code imports it as
+ * asyncio or uasyncio; the host keeps CPython's. */
+PyObject *esim_py_make_asyncio(void);
+
 /* ---- board code and the board's filesystem (boardfs_py.c, modos.c) ---- */
 
 /* The board's os module (also importable by board code as uos): listdir,

@@ -533,14 +533,14 @@ static PyObject *ext_attribute(const char *name, bool optional)
 }
 
 /* What board code gets for a firmware module the board's __import__
- * serves itself: the board's os and platform, the board's gc when the
+ * serves itself: the board's os, platform and asyncio, the board's gc when the
  * binding has one, else CPython's module. */
 static PyObject *served_module(const char *module)
 {
     if (strcmp(module, "os") == 0)
         return ext_attribute("os", false);
-    if (strcmp(module, "platform") == 0)
-        return ext_attribute("platform", false);
+    if (strcmp(module, "platform") == 0 || strcmp(module, "asyncio") == 0)
+        return ext_attribute(module, false);
     if (strcmp(module, "gc") == 0) {
         PyObject *gc = ext_attribute("gc", true);
         if (gc != NULL || PyErr_Occurred())
@@ -549,12 +549,13 @@ static PyObject *served_module(const char *module)
     return import_host_module(module);
 }
 
-/* os, gc, platform and the u-names: *handled set when `top` is one of them. None of
+/* os, gc, platform, asyncio and the u-names: *handled set when `top` is one of them. None of
  * them has submodules on the board. */
 static PyObject *import_served(const char *fullname, const char *top, bool *handled)
 {
     const char *module = u_alias_of(top);
-    if (module == NULL && (strcmp(top, "os") == 0 || strcmp(top, "gc") == 0 || strcmp(top, "platform") == 0))
+    if (module == NULL && (strcmp(top, "os") == 0 || strcmp(top, "gc") == 0 || strcmp(top, "platform") == 0 ||
+                           strcmp(top, "asyncio") == 0))
         module = top;
     *handled = module != NULL;
     if (module == NULL)
