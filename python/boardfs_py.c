@@ -286,6 +286,16 @@ static bool find_submodule(esim_boardfs *fs, PyObject *parent, const char *name,
 /* ---- loading ---- */
 
 static PyObject *board_builtins(void);
+static bool is_extensible(const char *top);
+
+/* True when `fullname` (or its top package) has a built-in's name. */
+static bool extends_builtin(const char *fullname)
+{
+    char top[MODULE_NAME_MAX + 1];
+    snprintf(top, sizeof top, "%s", fullname);
+    top[strcspn(top, ".")] = '\0';
+    return is_extensible(top);
+}
 
 static int set_str(PyObject *dict, const char *key, const char *value)
 {
@@ -337,8 +347,10 @@ static PyObject *load_module(esim_boardfs *fs, PyObject *modules, PyObject *name
         return NULL;
     PyObject *d = PyModule_GetDict(mod);
     PyObject *sys_modules = PyImport_GetModuleDict();
-    /* Remembered before it runs, so that circular imports find it. */
-    int free_name = PyDict_Contains(sys_modules, name) == 0;
+    /* Remembered before it runs, so that circular imports find it. An
+     * extension of a built-in stays out of sys.modules: CPython's module
+     * keeps the name, for the u-name and CPython's own imports. */
+    int free_name = !extends_builtin(fullname) && PyDict_Contains(sys_modules, name) == 0;
     if (init_module_dict(d, fullname, found) < 0 || PyDict_SetItem(modules, name, mod) < 0 ||
         (free_name && PyDict_SetItem(sys_modules, name, mod) < 0)) {
         forget_module(modules, name, mod);
@@ -718,6 +730,43 @@ static PyObject *no_such_module(const char *fullname)
     return PyErr_Format(PyExc_ImportError, "no module named '%s'", fullname);
 }
 
+/* MicroPython's extensible built-ins (the modules that also answer to a
+ * u-name): a module or package of the same name on the board's filesystem
+ * is found before the built-in, which is how micropython-lib extends them
+ * (its collections/__init__.py does `from ucollections import *`). The
+ * u-name always gives the built-in. */
+static bool is_extensible(const char *top)
+{
+    for (size_t i = 0; i < sizeof u_aliases / sizeof u_aliases[0]; i++)
+        if (strcmp(top, u_aliases[i].module) == 0)
+            return true;
+    return false;
+}
+
+/* 1 with *out set when `fullname` is an extension on the board, 0 when it
+ * is not one, -1 with an exception set. */
+static int extension_on_board(const char *fullname, const char *top, const import_request *req, PyObject **out)
+{
+    if (!is_extensible(top) || !valid_module_name(fullname))
+        return 0;
+    esim_device *dev = NULL;
+    esim_boardfs *fs = current_fs(&dev);
+    if (dev == NULL)
+        return -1;
+    PyObject *modules = fs ? board_modules(dev) : NULL;
+    if (modules == NULL)
+        return fs ? -1 : 0;
+    PyObject *leaf = NULL;
+    int found = import_chain(fs, modules, fullname, false, &leaf);
+    if (found <= 0)
+        return found;
+    *out = import_fromlist(fs, modules, leaf, req->fromlist) < 0
+               ? NULL
+               : import_result(modules, leaf, fullname, req->fromlist, req->level);
+    Py_DECREF(leaf);
+    return *out ? 1 : -1;
+}
+
 static PyObject *import_from_board(PyObject *fullname_obj, const import_request *req)
 {
     const char *fullname = PyUnicode_AsUTF8(fullname_obj);
@@ -726,6 +775,10 @@ static PyObject *import_from_board(PyObject *fullname_obj, const import_request 
     char top[MODULE_NAME_MAX + 1];
     snprintf(top, sizeof top, "%s", fullname);
     top[strcspn(top, ".")] = '\0';
+    PyObject *extension = NULL;
+    int extended = extension_on_board(fullname, top, req, &extension);
+    if (extended != 0)
+        return extended < 0 ? NULL : extension;
     bool handled = false;
     PyObject *served = import_served(fullname, top, &handled);
     if (!handled && is_unsimulated(top))

@@ -512,14 +512,28 @@ def test_package_directory_wins_over_module_file(fsboard, fs_root):
 
 
 def test_builtin_names_go_to_cpython(fsboard, fs_root):
-    write(fs_root, "json.py", "raise RuntimeError('board json must not load')\n")
-    write(fs_root, "lib/time.py", "raise RuntimeError('board time must not load')\n")
-    g = run("import json\nimport time\nimport machine")
+    write(fs_root, "lib/neopixel.py", "raise RuntimeError('board neopixel must not load')\n")
+    g = run("import json\nimport time\nimport machine\nimport neopixel")
     assert g["json"] is sys.modules["json"]
     assert g["time"] is sys.modules["time"]
     assert g["machine"] is sys.modules["machine"]
+    assert g["neopixel"] is sys.modules["neopixel"]     # not extensible: never looked for on the board
     with pytest.raises(ImportError, match="no module named 'surely_not_a_module_anywhere'"):
         run("import surely_not_a_module_anywhere")
+
+
+def test_extensible_builtins_are_extended_from_the_board(fsboard, fs_root):
+    # As micropython-lib extends a built-in: the board's module is found
+    # first, the u-name is always the built-in, and CPython keeps its own.
+    write(fs_root, "lib/json.py", "from ujson import *\nEXTENDED = True\n")
+    write(fs_root, "lib/collections/__init__.py", "from ucollections import *\nfrom .extra import pair\n")
+    write(fs_root, "lib/collections/extra.py", "def pair(a, b):\n    return (a, b)\n")
+    g = run("import json, ujson, collections\n"
+            "r = (json.EXTENDED, json.dumps([1]), ujson is sys_json, collections.pair(1, 2),\n"
+            "     collections.OrderedDict is sys_collections.OrderedDict)",
+            {"sys_json": sys.modules["json"], "sys_collections": sys.modules["collections"]})
+    assert g["r"] == (True, "[1]", True, (1, 2), True)
+    assert not hasattr(sys.modules["json"], "EXTENDED")
 
 
 def test_cpython_modules_the_firmware_lacks_are_not_there(fsboard, fs_root):

@@ -22,6 +22,9 @@ PACKAGES = {
     "string": {"lib/string.py": "python-stdlib/string/string.py"},
     "abc": {"lib/abc.py": "python-stdlib/abc/abc.py"},
     "copy": {"lib/copy.py": "python-stdlib/copy/copy.py", "lib/types.py": "python-stdlib/types/types.py"},
+    "collections-defaultdict": {
+        "lib/collections/__init__.py": "python-stdlib/collections/collections/__init__.py",
+        "lib/collections/defaultdict.py": "python-stdlib/collections-defaultdict/collections/defaultdict.py"},
 }
 
 
