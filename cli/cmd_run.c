@@ -591,14 +591,30 @@ static const char repl_prelude[] =
     "sys.ps1 = _esp32sim_ps1()\n"
     "del _esp32sim_ps1\n";
 
-/* One boot up to the prompt (boot.py, main.py), then the prompt. A reset
- * at the prompt starts the session afresh (see the prelude). */
+/* The prelude is the simulator's, not board code: it runs with CPython's
+ * built-ins, so its `import sys` is CPython's sys (board code gets the
+ * firmware's view, which has no excepthook). */
+static int run_repl_prelude(void)
+{
+    PyObject *builtins = PyImport_ImportModuleLevel("builtins", NULL, NULL, NULL, 0);
+    PyObject *globals = builtins ? PyDict_New() : NULL;
+    PyObject *r = NULL;
+    if (globals != NULL && PyDict_SetItemString(globals, "__builtins__", builtins) == 0)
+        r = PyRun_String(repl_prelude, Py_file_input, globals, globals);
+    if (r == NULL)
+        PyErr_Print();
+    Py_XDECREF(r);
+    Py_XDECREF(globals);
+    Py_XDECREF(builtins);
+    return r ? 0 : -1;
+}
+
 /* The interactive prompt, then the interpreter stops. */
 static int prompt(esim_device *dev)
 {
     const char *path = esim_flash_path(esim_device_flash(dev));
     printf("esp32sim %s on a simulated ESP32 (flash: %s)\nType Ctrl-D to leave.\n", CLI_VERSION, path);
-    int rc = PyRun_SimpleString(repl_prelude) == 0 && PyRun_InteractiveLoop(stdin, "<stdin>") == 0 ? CLI_OK
+    int rc = run_repl_prelude() == 0 && PyRun_InteractiveLoop(stdin, "<stdin>") == 0 ? CLI_OK
                                                                                                    : CLI_FAIL;
     stop_interpreter();
     return rc;

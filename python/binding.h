@@ -177,6 +177,37 @@ PyObject *esim_py_make_control(void);      /* modesp32sim.c: the esp32sim module
  * virtual clock. Returns 0 or -1 with an exception set. */
 int esim_py_install_time(int board_mode);
 
+/* Fill the time module board code imports (time, utime) with MicroPython's
+ * names only: the functions above, sleep, time and time_ns on the board's
+ * clock, and gmtime, localtime and mktime over the board's RTC calendar. */
+int esim_py_add_board_time_functions(PyObject *time);
+
+/* gmtime, localtime and mktime (time_calendar.c), NULL-terminated. */
+PyMethodDef *esim_py_time_calendar_functions(void);
+
+/* ---- firmware modules CPython also has (board_views.c) ---- */
+
+/* True when board code gets a view of `name` (sys, time, json, math ...)
+ * instead of CPython's module. */
+bool esim_py_has_board_view(const char *name);
+
+/* The view of `name` board code imports, made once per interpreter (new
+ * reference), or NULL with an exception set. */
+PyObject *esim_py_board_view(const char *name);
+
+/* A new, empty module of the kind views are: its type prints as 'module'
+ * and a missing attribute is AttributeError in MicroPython's words. */
+PyObject *esim_py_new_board_module(const char *name);
+
+/* The interpreter's state dict for the binding (borrowed), or NULL with an
+ * exception set (boardfs_py.c). */
+PyObject *esim_py_interp_state(void);
+
+/* The board's built-in `name` (borrowed): open, print, __import__ are the
+ * board's; with name NULL the whole dict. NULL with an exception set when
+ * missing. */
+PyObject *esim_py_board_builtin(const char *name);
+
 /* ---- the board's identity (modsys.c) ---- */
 
 /* What MicroPython's ESP32_GENERIC firmware calls the chip
@@ -276,6 +307,16 @@ PyObject *esim_py_make_uctypes(void);
 /* The board's platform module and sys.version string (modplatform.c). */
 PyObject *esim_py_make_platform(void);
 PyObject *esim_py_board_sys_version(void);
+
+/* The board's binascii (modbinascii.c) and errno (moderrno.c): MicroPython's
+ * own modules, which board code imports as binascii/ubinascii and
+ * errno/uerrno; the host keeps CPython's. */
+PyObject *esim_py_make_binascii(void);
+PyObject *esim_py_make_errno(void);
+
+/* The errno module's name of an error number (newlib's numbering, as
+ * OSError prints it: "[Errno 116] ETIMEDOUT"), or NULL. */
+const char *esim_py_errno_name(long value);
 
 /* The btree module (modbtree.c): MicroPython's btree, a Berkeley DB 1.85
  * btree database in any stream (docs/btree.md). */

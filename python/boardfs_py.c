@@ -61,7 +61,7 @@ static PyObject *import_host_module(const char *name)
 
 /* ---- per-interpreter state ---- */
 
-static PyObject *interp_state(void)
+PyObject *esim_py_interp_state(void)
 {
     PyObject *state = PyInterpreterState_GetDict(PyInterpreterState_Get());
     if (state == NULL && !PyErr_Occurred())
@@ -93,7 +93,7 @@ static void drop_board_modules(PyObject *modules)
 /* The dict of board modules (borrowed) for the current board and boot. */
 static PyObject *board_modules(esim_device *dev)
 {
-    PyObject *state = interp_state();
+    PyObject *state = esim_py_interp_state();
     if (state == NULL)
         return NULL;
     PyObject *owner = Py_BuildValue("(KI)", (unsigned long long)esim_py_board_generation(),
@@ -544,30 +544,44 @@ static PyObject *ext_attribute(const char *name, bool optional)
     return attr;
 }
 
+/* Firmware modules the binding writes itself, kept as _esp32sim's private
+ * attributes of the same names (besides os and gc). */
+static bool is_binding_module(const char *module)
+{
+    return strcmp(module, "platform") == 0 || strcmp(module, "asyncio") == 0 ||
+           strcmp(module, "binascii") == 0 || strcmp(module, "errno") == 0;
+}
+
 /* What board code gets for a firmware module the board's __import__
- * serves itself: the board's os, platform and asyncio, the board's gc when the
- * binding has one, else CPython's module. */
+ * serves itself: the board's os, platform, asyncio, binascii and errno,
+ * the board's gc when the binding has one, a view of the ones CPython also
+ * has (sys, time, json, math ...: board_views.c), else CPython's module. */
 static PyObject *served_module(const char *module)
 {
-    if (strcmp(module, "os") == 0)
-        return ext_attribute("os", false);
-    if (strcmp(module, "platform") == 0 || strcmp(module, "asyncio") == 0)
+    if (strcmp(module, "os") == 0 || is_binding_module(module))
         return ext_attribute(module, false);
     if (strcmp(module, "gc") == 0) {
         PyObject *gc = ext_attribute("gc", true);
         if (gc != NULL || PyErr_Occurred())
             return gc;
     }
+    if (esim_py_has_board_view(module))
+        return esim_py_board_view(module);
     return import_host_module(module);
 }
 
-/* os, gc, platform, asyncio and the u-names: *handled set when `top` is one of them. None of
- * them has submodules on the board. */
+static bool is_served(const char *top)
+{
+    return strcmp(top, "os") == 0 || strcmp(top, "gc") == 0 || is_binding_module(top) ||
+           esim_py_has_board_view(top);
+}
+
+/* The modules served_module gives and the u-names: *handled set when `top`
+ * is one of them. None of them has submodules on the board. */
 static PyObject *import_served(const char *fullname, const char *top, bool *handled)
 {
     const char *module = u_alias_of(top);
-    if (module == NULL && (strcmp(top, "os") == 0 || strcmp(top, "gc") == 0 || strcmp(top, "platform") == 0 ||
-                           strcmp(top, "asyncio") == 0))
+    if (module == NULL && is_served(top))
         module = top;
     *handled = module != NULL;
     if (module == NULL)
@@ -694,7 +708,7 @@ static PyObject *import_result(PyObject *modules, PyObject *leaf, const char *fu
 
 int esim_py_set_script_dir(const char *dir)
 {
-    PyObject *state = interp_state();
+    PyObject *state = esim_py_interp_state();
     PyObject *value = state ? PyUnicode_DecodeFSDefault(dir) : NULL;
     int rc = value ? PyDict_SetItemString(state, KEY_SCRIPT_DIR, value) : -1;
     Py_XDECREF(value);
@@ -705,7 +719,7 @@ int esim_py_set_script_dir(const char *dir)
  * or package `top`, which CPython's import finds on sys.path. */
 static bool in_script_dir(const char *top)
 {
-    PyObject *state = interp_state();
+    PyObject *state = esim_py_interp_state();
     PyObject *dir = state ? PyDict_GetItemString(state, KEY_SCRIPT_DIR) : NULL;
     const char *base = dir ? PyUnicode_AsUTF8(dir) : NULL;
     if (base == NULL) {
@@ -1052,7 +1066,7 @@ static int set_board_print(PyObject *dict)
 /* Borrowed; made once per interpreter. */
 static PyObject *board_builtins(void)
 {
-    PyObject *state = interp_state();
+    PyObject *state = esim_py_interp_state();
     if (state == NULL)
         return NULL;
     PyObject *cached = PyDict_GetItemString(state, KEY_BUILTINS);
@@ -1069,6 +1083,17 @@ static PyObject *board_builtins(void)
     }
     Py_DECREF(copy);
     return copy;
+}
+
+PyObject *esim_py_board_builtin(const char *name)
+{
+    PyObject *builtins = board_builtins();
+    if (builtins == NULL || name == NULL)
+        return builtins;
+    PyObject *value = PyDict_GetItemString(builtins, name);
+    if (value == NULL)
+        PyErr_Format(PyExc_NameError, "name '%s' isn't defined", name);
+    return value;
 }
 
 int esim_py_use_board_builtins(PyObject *globals)

@@ -9,15 +9,6 @@ PyObject *esim_py_Panic;
 PyObject *esim_py_TimeLimit;
 PyObject *esim_py_PowerLoss;
 
-/* MicroPython's default errno name table (py/moderrno.c). */
-static const struct { int num; const char *name; } errno_names[] = {
-    {1, "EPERM"}, {2, "ENOENT"}, {5, "EIO"}, {9, "EBADF"}, {11, "EAGAIN"}, {12, "ENOMEM"},
-    {13, "EACCES"}, {17, "EEXIST"}, {19, "ENODEV"}, {21, "EISDIR"}, {22, "EINVAL"},
-    {95, "EOPNOTSUPP"}, {98, "EADDRINUSE"}, {103, "ECONNABORTED"}, {104, "ECONNRESET"},
-    {105, "ENOBUFS"}, {107, "ENOTCONN"}, {110, "ETIMEDOUT"}, {111, "ECONNREFUSED"},
-    {113, "EHOSTUNREACH"}, {114, "EALREADY"}, {115, "EINPROGRESS"},
-};
-
 static const char *errno_name(PyObject *arg)
 {
     if (!PyLong_Check(arg) || PyBool_Check(arg))
@@ -28,10 +19,7 @@ static const char *errno_name(PyObject *arg)
         PyErr_Clear();
         return NULL;
     }
-    for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++)
-        if (errno_names[i].num == n)
-            return errno_names[i].name;
-    return NULL;
+    return esim_py_errno_name(n);
 }
 
 static PyObject *exception_args(PyObject *self)
@@ -157,7 +145,7 @@ static int32_t esp_err_to_pcode(esp_err_t err)
 {
     switch (err) {
     case ESP_ERR_NO_MEM: return 12;          /* ENOMEM */
-    case ESP_ERR_TIMEOUT: return 110;        /* ETIMEDOUT */
+    case ESP_ERR_TIMEOUT: return 116;        /* ETIMEDOUT, newlib's */
     case ESP_ERR_NOT_SUPPORTED: return 95;   /* EOPNOTSUPP */
     default: return (int32_t)(0u - (uint32_t)err);
     }

@@ -85,6 +85,8 @@ PyMODINIT_FUNC PyInit__esp32sim(void)
         add_private_module(ext, "os", esim_py_make_os()) < 0 ||
         add_private_module(ext, "gc", make_gc(ext)) < 0 ||
         add_private_module(ext, "platform", esim_py_make_platform()) < 0 ||
+        add_private_module(ext, "binascii", esim_py_make_binascii()) < 0 ||
+        add_private_module(ext, "errno", esim_py_make_errno()) < 0 ||
         add_private_module(ext, "asyncio", esim_py_make_asyncio()) < 0 ||
         esim_py_install_time(0) < 0) {
         Py_DECREF(ext);

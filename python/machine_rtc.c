@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "esp32sim/calendar.h"
+
 #define USER_MEM_OFFSET 0x1000u
 #define USER_MEM_MAGIC 0x75507921u
 #define USER_MEM_MAX 2048u
@@ -21,43 +23,15 @@ typedef struct {
 
 static PyObject *rtc_singleton;   /* the current interpreter's RTC() */
 
-/* ---- the calendar (seconds since 2000-01-01, MicroPython's timeutils) ---- */
-
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;   /* days since 1970-01-01 */
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-#define DAYS_1970_TO_2000 10957
+/* ---- the calendar (esp32sim/calendar.h) ---- */
 
 static PyObject *datetime_now(esim_device *board)
 {
     uint64_t us = esim_device_rtc_clock_us(board);
-    int64_t secs = (int64_t)(us / 1000000u);
-    int64_t days = secs / 86400, rem = secs % 86400, year;
-    int month, day;
-    civil_from_days(days + DAYS_1970_TO_2000, &year, &month, &day);
-    int weekday = (int)((days + 5) % 7);   /* 2000-01-01 was a Saturday; Monday is 0 */
-    return Py_BuildValue("(LiiiiiiI)", (long long)year, month, day, weekday, (int)(rem / 3600),
-                         (int)(rem / 60 % 60), (int)(rem % 60), (unsigned)(us % 1000000u));
+    esim_civil_time t;
+    esim_civil_from_seconds((int64_t)(us / 1000000u), &t);
+    return Py_BuildValue("(LiiiiiiI)", (long long)t.year, t.month, t.mday, t.weekday, t.hour, t.minute, t.second,
+                         (unsigned)(us % 1000000u));
 }
 
 /* datetime((year, month, day, weekday, hours, minutes, seconds,
@@ -84,8 +58,7 @@ static PyObject *datetime_set(esim_device *board, PyObject *tuple)
         }
     }
     Py_DECREF(items);
-    int64_t days = days_from_civil(f[0], f[1], f[2]) - DAYS_1970_TO_2000;
-    int64_t secs = days * 86400 + (int64_t)f[4] * 3600 + (int64_t)f[5] * 60 + f[6];
+    int64_t secs = esim_seconds_from_civil(f[0], f[1], f[2], f[4], f[5], f[6]);
     esim_device_set_rtc_clock_us(board, (uint64_t)(secs * 1000000 + f[7]));
     Py_RETURN_NONE;
 }

@@ -273,11 +273,19 @@ static int add_functions(PyObject *module, PyMethodDef *defs)
     int err = 0;
     for (PyMethodDef *def = defs; def->ml_name != NULL && !err; def++) {
         PyObject *fn = PyCFunction_NewEx(def, NULL, module_name);
-        err = fn == NULL || PyObject_SetAttrString(module, def->ml_name, fn) < 0;
+        err = fn == NULL || PyModule_AddObjectRef(module, def->ml_name, fn) < 0;
         Py_XDECREF(fn);
     }
     Py_DECREF(module_name);
     return err ? -1 : 0;
+}
+
+int esim_py_add_board_time_functions(PyObject *time)
+{
+    return add_functions(time, ticks_functions) < 0 || add_functions(time, board_clock_functions) < 0 ||
+                   add_functions(time, esim_py_time_calendar_functions()) < 0
+               ? -1
+               : 0;
 }
 
 int esim_py_install_time(int board_mode)
