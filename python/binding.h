@@ -232,6 +232,15 @@ int esim_py_install_board_sys(void);
  * naming it and returns 1; otherwise returns 0 with nothing set. */
 int esim_py_machine_unsimulated(const char *name, PyObject *exc_type);
 
+/* The same for esp32.NAME (esp32.PCNT, the pulse counter). */
+int esim_py_esp32_unsimulated(const char *name, PyObject *exc_type);
+
+/* A module __getattr__'s answer for a name the module lacks: the
+ * `unsimulated` message when it names something the simulator leaves out,
+ * else MicroPython's "'module' object has no attribute 'X'". Always NULL
+ * with AttributeError set. */
+PyObject *esim_py_missing_attribute(PyObject *name, int (*unsimulated)(const char *name, PyObject *exc_type));
+
 /* esp32.Partition (esp32_partition.c): create the type and add it to the
  * esp32 module. Returns 0 or -1 with an exception set. */
 int esim_py_add_partition_type(PyObject *esp32_module);

@@ -618,11 +618,12 @@ static PyObject *import_firmware_module(const import_request *req, PyObject *nam
     return mod;
 }
 
-/* from machine import UART: the board's message rather than CPython's
- * "cannot import name". */
-static int check_machine_names(const char *top, PyObject *mod, PyObject *fromlist)
+/* from machine import UART, from esp32 import PCNT: the board's message
+ * rather than CPython's "cannot import name". */
+static int check_unsimulated_names(const char *top, PyObject *mod, PyObject *fromlist)
 {
-    if (mod == NULL || fromlist == NULL || (strcmp(top, "machine") != 0 && strcmp(top, "umachine") != 0))
+    bool machine = strcmp(top, "machine") == 0 || strcmp(top, "umachine") == 0;
+    if (mod == NULL || fromlist == NULL || (!machine && strcmp(top, "esp32") != 0))
         return 0;
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fromlist); i++) {
         PyObject *item = PySequence_Fast_GET_ITEM(fromlist, i);
@@ -631,7 +632,9 @@ static int check_machine_names(const char *top, PyObject *mod, PyObject *fromlis
             PyErr_Clear();
             continue;
         }
-        if (!PyObject_HasAttr(mod, item) && esim_py_machine_unsimulated(s, PyExc_ImportError))
+        if (PyObject_HasAttr(mod, item))
+            continue;
+        if (machine ? esim_py_machine_unsimulated(s, PyExc_ImportError) : esim_py_esp32_unsimulated(s, PyExc_ImportError))
             return -1;
     }
     return 0;
@@ -798,7 +801,7 @@ static PyObject *import_from_board(PyObject *fullname_obj, const import_request 
     if (!handled && is_unsimulated(top))
         return stand_in_or_refuse(fullname_obj, top);
     if (handled)
-        return check_machine_names(top, served, req->fromlist) < 0 ? (Py_XDECREF(served), NULL) : served;
+        return check_unsimulated_names(top, served, req->fromlist) < 0 ? (Py_XDECREF(served), NULL) : served;
     esim_device *dev = NULL;
     esim_boardfs *fs = current_fs(&dev);
     if (dev == NULL)
@@ -806,7 +809,7 @@ static PyObject *import_from_board(PyObject *fullname_obj, const import_request 
     if (fs == NULL || is_micropython_module(top) || !valid_module_name(fullname)) {
         PyObject *mod = is_micropython_module(top) ? import_firmware_module(req, fullname_obj, top)
                                                    : host_import(req, fullname_obj);
-        return check_machine_names(top, mod, req->fromlist) < 0 ? (Py_XDECREF(mod), NULL) : mod;
+        return check_unsimulated_names(top, mod, req->fromlist) < 0 ? (Py_XDECREF(mod), NULL) : mod;
     }
     PyObject *modules = board_modules(dev);
     PyObject *leaf = NULL;

@@ -280,3 +280,13 @@ int esim_py_call_protected(PyObject *function, PyObject *argument)
     PyErr_Clear();
     return 0;
 }
+
+PyObject *esim_py_missing_attribute(PyObject *name, int (*unsimulated)(const char *name, PyObject *exc_type))
+{
+    const char *s = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+    if (s == NULL && PyErr_Occurred())
+        return NULL;
+    if (s == NULL || !unsimulated(s, PyExc_AttributeError))
+        PyErr_Format(PyExc_AttributeError, "'module' object has no attribute '%S'", name);
+    return NULL;
+}

@@ -7,6 +7,8 @@
  * micropython-esp32.md §1.1): they only change MicroPython's wake
  * configuration; machine.lightsleep/deepsleep turn it into esp_sleep's
  * sources. */
+#include <string.h>
+
 #include "binding.h"
 
 #include "esp32sim/heap.h"
@@ -237,6 +239,21 @@ static PyObject *esp32_idf_heap_info(PyObject *module, PyObject *args, PyObject 
 
 /* ---- the module ---- */
 
+int esim_py_esp32_unsimulated(const char *name, PyObject *exc_type)
+{
+    if (strcmp(name, "PCNT") != 0)
+        return 0;
+    PyErr_SetString(exc_type, "esp32sim: esp32.PCNT is not simulated (no pulse counter)");
+    return 1;
+}
+
+/* Module __getattr__ (PEP 562), called for names the module lacks. */
+static PyObject *esp32___getattr__(PyObject *self, PyObject *name)
+{
+    (void)self;
+    return esim_py_missing_attribute(name, esim_py_esp32_unsimulated);
+}
+
 #define ESP32_FN(name, doc) \
     {#name, (PyCFunction)(void (*)(void))esp32_##name, METH_VARARGS | METH_KEYWORDS, doc}
 
@@ -249,6 +266,7 @@ static PyMethodDef esp32_functions[] = {
     ESP32_FN(gpio_deep_sleep_hold, "gpio_deep_sleep_hold(enable): keep held digital pads in deep sleep."),
     ESP32_FN(raw_temperature, "raw_temperature(): the temperature sensor's raw 8-bit reading."),
     ESP32_FN(idf_heap_info, "idf_heap_info(caps): (total, free, largest free, min free) of each IDF heap with caps."),
+    {"__getattr__", esp32___getattr__, METH_O, "__getattr__(name): names a board has but the simulator lacks."},
     {NULL, NULL, 0, NULL},
 };
 

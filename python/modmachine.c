@@ -423,12 +423,7 @@ int esim_py_machine_unsimulated(const char *name, PyObject *exc_type)
 static PyObject *machine___getattr__(PyObject *self, PyObject *name)
 {
     (void)self;
-    const char *s = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
-    if (s == NULL && PyErr_Occurred())
-        return NULL;
-    if (s == NULL || !esim_py_machine_unsimulated(s, PyExc_AttributeError))
-        PyErr_Format(PyExc_AttributeError, "module 'machine' has no attribute %R", name);
-    return NULL;
+    return esim_py_missing_attribute(name, esim_py_machine_unsimulated);
 }
 
 /* ---- the module ---- */

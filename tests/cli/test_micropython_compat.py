@@ -195,7 +195,7 @@ def test_machine_keeps_what_it_has_and_plain_missing_names(sim, tmp_path, board_
                                    "except AttributeError as e:\n    print(e)\n"
                                    "try:\n    from machine import Nothing\n"
                                    "except ImportError as e:\n    print(type(e).__name__)\n")
-    assert out == ["True", "module 'machine' has no attribute 'Nothing'", "ImportError"]
+    assert out == ["True", "'module' object has no attribute 'Nothing'", "ImportError"]
 
 
 def test_sys_print_exception_prints_as_micropython(sim, tmp_path, board_fs):
@@ -212,3 +212,17 @@ def test_sys_print_exception_prints_as_micropython(sim, tmp_path, board_fs):
     assert [line.replace(app, "app.py") for line in out] == [
         "Traceback (most recent call last):", '  File "app.py", line 5, in <module>',
         '  File "app.py", line 3, in f', "ValueError: boom", "4 True", "ValueError: never raised"]
+
+
+def test_esp32_pcnt_is_named_as_not_simulated(sim, tmp_path, board_fs):
+    out = run_board(sim, tmp_path, "import esp32\n"
+                                   "try:\n    esp32.PCNT(0)\n"
+                                   "except AttributeError as e:\n    print(type(e).__name__, e)\n"
+                                   "try:\n    from esp32 import NVS, PCNT\n"
+                                   "except ImportError as e:\n    print(type(e).__name__, e)\n"
+                                   "try:\n    esp32.nothing\n"
+                                   "except AttributeError as e:\n    print(e)\n"
+                                   "print(hasattr(esp32, 'PCNT'))\n")
+    message = "esp32sim: esp32.PCNT is not simulated (no pulse counter)"
+    assert out == ["AttributeError " + message, "ImportError " + message,
+                   "'module' object has no attribute 'nothing'", "False"]
