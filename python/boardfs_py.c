@@ -371,6 +371,22 @@ static PyObject *load_module(esim_boardfs *fs, PyObject *modules, PyObject *name
     return mod;
 }
 
+/* The board module `name` already loaded this boot (new reference), or
+ * NULL. One board code deleted from sys.modules (`del sys.modules['m']`,
+ * to load it afresh) is forgotten, as MicroPython's import only looks in
+ * sys.modules. Extensions of built-ins never go into sys.modules. */
+static PyObject *loaded_board_module(PyObject *modules, PyObject *name, const char *fullname)
+{
+    PyObject *mod = PyDict_GetItemWithError(modules, name);
+    if (mod == NULL || extends_builtin(fullname))
+        return Py_XNewRef(mod);
+    PyObject *listed = PyDict_GetItemWithError(PyImport_GetModuleDict(), name);
+    if (listed != NULL || PyErr_Occurred())
+        return PyErr_Occurred() ? NULL : Py_NewRef(mod);
+    (void)PyDict_DelItem(modules, name);   /* on failure the error is the caller's */
+    return NULL;
+}
+
 /* Each dotted part must be a plain name (no path tricks). */
 static bool valid_module_name(const char *name)
 {
@@ -397,7 +413,7 @@ static int import_chain(esim_boardfs *fs, PyObject *modules, const char *fullnam
         prefix[n] = '\0';
         const char *part = strrchr(prefix, '.') ? strrchr(prefix, '.') + 1 : prefix;
         PyObject *name = PyUnicode_FromString(prefix);
-        PyObject *mod = name ? Py_XNewRef(PyDict_GetItemWithError(modules, name)) : NULL;
+        PyObject *mod = name ? loaded_board_module(modules, name, prefix) : NULL;
         found_module found;
         if (name != NULL && mod == NULL && !PyErr_Occurred()) {
             bool ok = parent ? find_submodule(fs, parent, part, &found) : find_top_level(fs, part, &found);
@@ -1060,6 +1076,34 @@ static int set_function(PyObject *dict, PyMethodDef *def)
     return set_function_of(dict, def, NULL);
 }
 
+/* MicroPython names a class by its name alone: <class 'Sensor'>,
+ * <Sensor object at ...>, "MyError: message" in a traceback. CPython
+ * prints its own classes that way, the ones whose __module__ is
+ * 'builtins', so the classes board code makes get that __module__. */
+static PyObject *board_build_class(PyObject *host_build_class, PyObject *const *args, Py_ssize_t nargs,
+                                   PyObject *kwnames)
+{
+    PyObject *cls = PyObject_Vectorcall(host_build_class, args, (size_t)nargs, kwnames);
+    if (cls == NULL || !PyType_Check(cls))
+        return cls;
+    PyObject *builtins = PyUnicode_InternFromString("builtins");
+    if (builtins == NULL || PyObject_SetAttrString(cls, "__module__", builtins) < 0)
+        PyErr_Clear();   /* a metaclass that refuses it keeps CPython's naming */
+    Py_XDECREF(builtins);
+    return cls;
+}
+
+static PyMethodDef build_class_def = {"__build_class__", (PyCFunction)(void (*)(void))board_build_class,
+                                      METH_FASTCALL | METH_KEYWORDS,
+                                      "__build_class__(func, name, *bases, **kwds): CPython's, the class named as "
+                                      "MicroPython names it."};
+
+static int set_board_build_class(PyObject *dict)
+{
+    PyObject *host = PyDict_GetItemString(dict, "__build_class__");
+    return host ? set_function_of(dict, &build_class_def, host) : 0;
+}
+
 static int set_board_print(PyObject *dict)
 {
     PyObject *host_print = PyDict_GetItemString(dict, "print");
@@ -1079,7 +1123,7 @@ static PyObject *board_builtins(void)
     PyObject *copy = module ? PyDict_Copy(PyModule_GetDict(module)) : NULL;
     Py_XDECREF(module);
     if (copy == NULL || set_function(copy, &open_def) < 0 || set_function(copy, &import_def) < 0 ||
-        set_board_print(copy) < 0 ||
+        set_board_print(copy) < 0 || set_board_build_class(copy) < 0 ||
         PyDict_SetItemString(state, KEY_BUILTINS, copy) < 0) {
         Py_XDECREF(copy);
         return NULL;

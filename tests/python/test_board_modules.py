@@ -231,3 +231,28 @@ def test_calendar_errors(run_board, call, error):
             print(type(e).__name__ + ': ' + str(e))
     """)
     assert out == [error]
+
+
+# ---- classes board code makes ----
+
+def test_board_classes_are_named_as_micropython_names_them(run_board):
+    out = run(run_board, """
+        import sys
+        class Sensor:
+            pass
+        class MyError(Exception):
+            pass
+        print(Sensor, repr(Sensor()).split(' at ')[0], MyError)
+        try:
+            raise MyError('too hot')
+        except MyError as e:
+            sys.print_exception(e)
+    """)
+    assert out[0] == "<class 'Sensor'> <Sensor object <class 'MyError'>"
+    assert out[-1] == "MyError: too hot"
+
+
+def test_an_uncaught_board_exception_names_the_class_alone(run_board):
+    result = run_board(main="class Broken(Exception):\n    pass\nraise Broken('x')\n")
+    assert result.code != 0
+    assert "Broken: x" in (result.out + result.err).splitlines()

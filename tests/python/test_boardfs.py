@@ -451,6 +451,13 @@ def test_modules_run_once_per_boot(fsboard, fs_root):
     assert run(runs)["n"] == 2
 
 
+def test_a_module_deleted_from_sys_modules_loads_afresh(fsboard, fs_root):
+    write(fs_root, "counter.py", "with open('/runs.txt', 'a') as f:\n    f.write('x')\n")
+    g = run("import sys\nimport counter\ndel sys.modules['counter']\nimport counter\nimport counter\n"
+            "with open('/runs.txt') as f:\n    n = len(f.read())")
+    assert g["n"] == 2
+
+
 def test_packages(fsboard, fs_root):
     write(fs_root, "lib/pkg/__init__.py", "INIT = True\nfrom . import helper\n")
     write(fs_root, "lib/pkg/helper.py", "def f():\n    return 'helped'\n")
