@@ -162,17 +162,23 @@ static PyObject *bytes_of_hex(const uint8_t *in, Py_ssize_t n)
     return out;
 }
 
-static PyObject *binascii_unhexlify(PyObject *module, PyObject *args, PyObject *kwargs)
+/* A function of one data argument: decode(bytes, length). */
+static PyObject *decode_data(PyObject *args, PyObject *kwargs, PyObject *(*decode)(const uint8_t *, Py_ssize_t))
 {
-    (void)module;
     if (esim_py_check_num(arg_count(args), kwargs, 1, 1, 0))
         return NULL;
     data_arg data;
     if (get_data(PyTuple_GET_ITEM(args, 0), &data))
         return NULL;
-    PyObject *result = bytes_of_hex(data.bytes, data.len);
+    PyObject *result = decode(data.bytes, data.len);
     release_data(&data);
     return result;
+}
+
+static PyObject *binascii_unhexlify(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    return decode_data(args, kwargs, bytes_of_hex);
 }
 
 /* ---- base64 ---- */
@@ -241,14 +247,7 @@ static PyObject *decode_base64(const uint8_t *in, Py_ssize_t n)
 static PyObject *binascii_a2b_base64(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
-    if (esim_py_check_num(arg_count(args), kwargs, 1, 1, 0))
-        return NULL;
-    data_arg data;
-    if (get_data(PyTuple_GET_ITEM(args, 0), &data))
-        return NULL;
-    PyObject *result = decode_base64(data.bytes, data.len);
-    release_data(&data);
-    return result;
+    return decode_data(args, kwargs, decode_base64);
 }
 
 /* Four characters for each 3 bytes, the last group padded with '='. */
